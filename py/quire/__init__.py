@@ -1,0 +1,1 @@
+"""Quire: private document question-answering, in pure Python so it runs in Pyodide and CPython."""

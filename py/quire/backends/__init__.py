@@ -1,0 +1,1 @@
+"""Backends behind Quire's protocols: `cpython` (onnxruntime, hnswlib, files) and `browser` (Pyodide)."""

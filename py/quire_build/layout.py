@@ -1,0 +1,84 @@
+"""Validation of a model folder in the onnx-community layout, ours or one a user brings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import onnx
+
+from . import BuildError
+
+COMMON_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json")
+GENERATION_FILES = ("generation_config.json",)
+
+
+def _graph_io(path: Path, where: str) -> tuple[list[str], list[str]]:
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:
+        raise BuildError(f"{where}: {path.name} is not a readable ONNX model ({e})") from e
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
+        raise BuildError(f"{where}: {path.name} keeps its weights in external files; "
+                         "Quire loads single self-contained .onnx files")
+    return [i.name for i in model.graph.input], [o.name for o in model.graph.output]
+
+
+def validate_model_dir(folder: Path, name: str | None = None) -> dict:
+    """Check `folder` and return what it holds: role, ONNX files, and their inputs and outputs."""
+    folder = Path(folder)
+    where = name or str(folder)
+    if not folder.is_dir():
+        raise BuildError(f"{where}: no such model folder")
+    missing = [f for f in COMMON_FILES if not (folder / f).is_file()]
+    if missing:
+        raise BuildError(f"{where}: missing {', '.join(missing)}")
+    for f in COMMON_FILES + GENERATION_FILES:
+        if (folder / f).is_file():
+            try:
+                json.loads((folder / f).read_text(encoding="utf-8"))
+            except ValueError as e:
+                raise BuildError(f"{where}: {f} is not valid JSON ({e})") from e
+    onnx_files = sorted((folder / "onnx").glob("*.onnx"))
+    if not onnx_files:
+        raise BuildError(f"{where}: no onnx/*.onnx model file")
+    roles = {}
+    for path in onnx_files:
+        inputs, outputs = _graph_io(path, where)
+        if "input_ids" not in inputs:
+            raise BuildError(f"{where}: {path.name} takes no input_ids")
+        if "logits" in outputs:
+            if not any(i.startswith("past_key_values.") for i in inputs) or "position_ids" not in inputs:
+                raise BuildError(f"{where}: {path.name} is a decoder without a KV cache "
+                                 "(past_key_values.* and position_ids inputs)")
+            roles[path.name] = "generation"
+        elif "sentence_embedding" in outputs:
+            roles[path.name] = "embedding"
+        elif "last_hidden_state" in outputs:
+            raise BuildError(f"{where}: {path.name} gives only last_hidden_state; Quire needs the pooled, "
+                             "normalised sentence_embedding output its own exports have")
+        else:
+            raise BuildError(f"{where}: {path.name} has neither logits nor embedding outputs ({outputs})")
+    if len(set(roles.values())) != 1:
+        raise BuildError(f"{where}: its ONNX files disagree about the model's role ({roles})")
+    role = next(iter(roles.values()))
+    if role == "generation":
+        if not (folder / "generation_config.json").is_file():
+            raise BuildError(f"{where}: a generator needs generation_config.json")
+        if not json.loads((folder / "tokenizer_config.json").read_text()).get("chat_template"):
+            raise BuildError(f"{where}: tokenizer_config.json has no chat_template")
+    return {"role": role, "files": [f"onnx/{p.name}" for p in onnx_files]}
+
+
+def check_sizes(rec_id: str, folder: Path, expected: dict[str, int], tolerance: float = 0.01) -> dict[str, int]:
+    """Every file the registry lists exists with its recorded size (within `tolerance`)."""
+    missing = [rel for rel in expected if not (folder / rel).is_file()]
+    if missing:
+        raise BuildError(f"{rec_id}: the build did not produce {', '.join(missing)}")
+    sizes = {rel: (folder / rel).stat().st_size for rel in expected}
+    wrong = [f'"{rel}" = {sizes[rel]} (registry: {size})' for rel, size in expected.items()
+             if abs(sizes[rel] - size) > tolerance * size]
+    if wrong:
+        raise BuildError(f"{rec_id}: sizes differ from the registry's [files]; if intended, record: "
+                         + "; ".join(wrong))
+    return sizes

@@ -1,0 +1,58 @@
+"""The model registry: the one place model facts live, validated when read."""
+
+from pathlib import Path
+
+import pytest
+
+from quire.registry import RegistryError, load_registry
+from quire_build.models import REGISTRY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_are_one_embedding_and_one_generation_model(registry):
+    defaults = [r for r in registry.values() if r.default]
+    assert sorted(r.role for r in defaults) == ["embedding", "generation"]
+
+
+def test_every_record_pins_its_source_and_ships_its_license(registry):
+    for rec in registry.values():
+        assert len(rec.source.sha256) == 64, rec.id
+        assert "==" not in rec.source.version and rec.source.version[0].isdigit(), rec.id
+        assert (ROOT / "models" / rec.license_file).is_file(), rec.id
+        for v in rec.variants:
+            assert v.file in rec.files, (rec.id, v.name)
+
+
+def test_generation_records_carry_template_and_stop_tokens(registry):
+    for rec in registry.values():
+        if rec.role == "generation":
+            assert "add_generation_prompt" in rec.facts["chat_template"]
+            assert rec.facts["eos"] in rec.facts["stop_tokens"]
+
+
+def _broken(tmp_path, old: str, new: str) -> Path:
+    text = REGISTRY.read_text()
+    assert old in text
+    path = tmp_path / "registry.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ('role = "embedding"', 'role = "reranker"', "all-minilm-l6-v2: role must be one of"),
+    ("dims = 384\n", "", "all-minilm-l6-v2: embedding models need ['dims']"),
+    ('default = "int8"', 'default = "int2"', "default quantization 'int2'"),
+    ('sha256 = "b9a0', 'sha = "b9a0', "source lacks ['sha256']"),
+])
+def test_malformed_records_are_refused_with_the_model_named(tmp_path, old, new, message):
+    with pytest.raises(RegistryError) as err:
+        load_registry(_broken(tmp_path, old, new))
+    assert message in str(err.value)
+
+
+def test_duplicate_ids_are_refused(tmp_path):
+    path = tmp_path / "registry.toml"
+    path.write_text(REGISTRY.read_text().replace('id = "smollm2-135m-instruct"', 'id = "all-minilm-l6-v2"'))
+    with pytest.raises(RegistryError, match="listed twice"):
+        load_registry(path)

@@ -1,0 +1,102 @@
+// Thin bridges from token ids to onnxruntime-web sessions and back: they move typed arrays and
+// keep a decoder's KV cache between calls. All logic (tokenizing, sampling, stopping) stays in Python.
+
+export function configureOrt(ort, wasmPaths) {
+  ort.env.wasm.wasmPaths = wasmPaths;
+  // Threads need a cross-origin isolated page (COOP/COEP); otherwise onnxruntime runs one thread.
+  ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+}
+
+async function createSession(ort, url, providers = ["wasm"]) {
+  return ort.InferenceSession.create(url, { executionProviders: providers, graphOptimizationLevel: "all" });
+}
+
+function int64(values) {
+  return BigInt64Array.from(values, (v) => BigInt(v));
+}
+
+export class Embedder {
+  static async load(ort, url, providers) {
+    return new Embedder(ort, await createSession(ort, url, providers));
+  }
+
+  constructor(ort, session) {
+    this.ort = ort;
+    this.session = session;
+  }
+
+  // batch: arrays of token ids (with specials). Returns one Float32Array of batch x dims, L2-normalised.
+  async embed(batch) {
+    const width = Math.max(...batch.map((s) => s.length));
+    const ids = new BigInt64Array(batch.length * width);
+    const mask = new BigInt64Array(batch.length * width);
+    batch.forEach((seq, row) => seq.forEach((id, col) => {
+      ids[row * width + col] = BigInt(id);
+      mask[row * width + col] = 1n;
+    }));
+    const dims = [batch.length, width];
+    const feeds = {
+      input_ids: new this.ort.Tensor("int64", ids, dims),
+      attention_mask: new this.ort.Tensor("int64", mask, dims),
+    };
+    if (this.session.inputNames.includes("token_type_ids")) {
+      feeds.token_type_ids = new this.ort.Tensor("int64", new BigInt64Array(ids.length), dims);
+    }
+    const out = await this.session.run(feeds, ["sentence_embedding"]);
+    return out.sentence_embedding.data;
+  }
+
+  release() {
+    return this.session.release();
+  }
+}
+
+export class Generator {
+  // config: the model folder's config.json (layers, heads, head size come from it).
+  static async load(ort, url, config, providers) {
+    return new Generator(ort, await createSession(ort, url, providers), config);
+  }
+
+  constructor(ort, session, config) {
+    this.ort = ort;
+    this.session = session;
+    this.layers = config.num_hidden_layers;
+    this.kvHeads = config.num_key_value_heads;
+    this.headDim = config.head_dim || config.hidden_size / config.num_attention_heads;
+    this.vocab = config.vocab_size;
+    this.reset();
+  }
+
+  reset() {
+    const empty = new this.ort.Tensor("float32", new Float32Array(0), [1, this.kvHeads, 0, this.headDim]);
+    this.past = {};
+    for (let i = 0; i < this.layers; i++) {
+      this.past[`past_key_values.${i}.key`] = empty;
+      this.past[`past_key_values.${i}.value`] = empty;
+    }
+    this.length = 0;
+  }
+
+  // Appends `ids` to the sequence; returns the logits of its last position (Float32Array, vocab).
+  async forward(ids) {
+    const n = ids.length;
+    const total = this.length + n;
+    const feeds = {
+      input_ids: new this.ort.Tensor("int64", int64(ids), [1, n]),
+      attention_mask: new this.ort.Tensor("int64", new BigInt64Array(total).fill(1n), [1, total]),
+      position_ids: new this.ort.Tensor("int64", int64(Array.from({ length: n }, (_, i) => this.length + i)), [1, n]),
+      ...this.past,
+    };
+    const out = await this.session.run(feeds);
+    for (let i = 0; i < this.layers; i++) {
+      this.past[`past_key_values.${i}.key`] = out[`present.${i}.key`];
+      this.past[`past_key_values.${i}.value`] = out[`present.${i}.value`];
+    }
+    this.length = total;
+    return out.logits.data.subarray((n - 1) * this.vocab, n * this.vocab);
+  }
+
+  release() {
+    return this.session.release();
+  }
+}
