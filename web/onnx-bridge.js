@@ -8,7 +8,13 @@ export function configureOrt(ort, wasmPaths) {
 }
 
 async function createSession(ort, url, providers = ["wasm"]) {
-  return ort.InferenceSession.create(url, { executionProviders: providers, graphOptimizationLevel: "all" });
+  return ort.InferenceSession.create(url, {
+    executionProviders: providers,
+    graphOptimizationLevel: "all",
+    // Fold weight-only int8 (DequantizeLinear on constant weights) into fp32 weights once, at load;
+    // otherwise every decode step dequantizes all weights again (measured 2.4 vs 14 tokens/s).
+    extra: { session: { disable_quant_qdq: "1" } },
+  });
 }
 
 function int64(values) {

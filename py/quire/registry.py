@@ -32,6 +32,7 @@ class Variant:
     file: str
     method: str
     keep_fp32: tuple[str, ...] = ()  # node-name parts left unquantized
+    keep_int8: tuple[str, ...] = ()  # node-name parts kept at 8 bits by a 4-bit method
     checks: dict = field(default_factory=dict)  # thresholds the build verifies
 
 
@@ -90,8 +91,8 @@ def _record(raw: dict) -> ModelRecord:
     quant = dict(raw["quantization"])
     default_variant = quant.pop("default", None)
     variants = tuple(
-        Variant(name, v["file"], v["method"], tuple(v.get("keep_fp32", ())),
-                {k: x for k, x in v.items() if k not in ("file", "method", "keep_fp32")})
+        Variant(name, v["file"], v["method"], tuple(v.get("keep_fp32", ())), tuple(v.get("keep_int8", ())),
+                {k: x for k, x in v.items() if k not in ("file", "method", "keep_fp32", "keep_int8")})
         for name, v in quant.items()
     )
     if default_variant not in {v.name for v in variants}:

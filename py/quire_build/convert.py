@@ -154,6 +154,7 @@ def gguf_causal_lm(rec: ModelRecord, src: Path, out: Path) -> None:
     from transformers import AutoTokenizer
 
     model = load_causal_lm_torch(src)
+    tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
     cfg = model.config
     layers, kv_heads = cfg.num_hidden_layers, cfg.num_key_value_heads
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
@@ -173,7 +174,6 @@ def gguf_causal_lm(rec: ModelRecord, src: Path, out: Path) -> None:
             ["input_ids", "attention_mask", "position_ids", *past_names], ["logits", *present_names],
             dyn, rec.recipe["opset"])
 
-    tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
     vocab = tok.get_vocab()
     stop_ids = [vocab[t] for t in rec.facts["stop_tokens"]]
     config = {k: v for k, v in cfg.to_dict().items()

@@ -50,15 +50,15 @@ def _convert(rec: ModelRecord, folder: Path, browser: bool) -> dict:
         CONVERTERS[rec.recipe["converter"]](rec, src, folder)
         for v in rec.variants:
             print(f"  {rec.id}: quantizing {v.name} ({v.method})", flush=True)
-            quantize(rec.id, v.method, folder / "onnx" / "model.onnx", folder / v.file, v.keep_fp32)
+            quantize(rec.id, v.method, folder / "onnx" / "model.onnx", folder / v.file, v.keep_fp32, v.keep_int8)
+        shutil.copy(ROOT / "models" / rec.license_file, folder / "LICENSE")
+        (folder / "NOTICE.md").write_text(_notice(rec), encoding="utf-8")
+        found = validate_model_dir(folder, rec.id)
+        if found["role"] != rec.role:
+            raise BuildError(f"{rec.id}: the registry says {rec.role} but the files hold a {found['role']} model")
+        sizes = check_sizes(rec.id, folder, rec.files)
         print(f"  {rec.id}: verifying against the source model", flush=True)
-        report = VERIFIERS[rec.role](rec, src, folder)
-    shutil.copy(ROOT / "models" / rec.license_file, folder / "LICENSE")
-    (folder / "NOTICE.md").write_text(_notice(rec), encoding="utf-8")
-    found = validate_model_dir(folder, rec.id)
-    if found["role"] != rec.role:
-        raise BuildError(f"{rec.id}: the registry says {rec.role} but the files hold a {found['role']} model")
-    report["sizes"] = check_sizes(rec.id, folder, rec.files)
+        report = VERIFIERS[rec.role](rec, src, folder) | {"sizes": sizes}
     if browser:
         print(f"  {rec.id}: checking onnxruntime-web in Chromium", flush=True)
         report["browser"] = browser_check(rec, folder, report)

@@ -48,6 +48,22 @@ GROUNDED = [
      "What is the capital of Veloria?", "Ostrava Nova"),
     ("Mount Kessel is the highest peak in the Aren range, at 4,210 metres.",
      "What is the highest peak in the Aren range?", "Kessel"),
+    ("The Orion spacecraft carried four astronauts around the Moon in 2026.",
+     "How many astronauts did Orion carry?", "four"),
+    ("Copper is an excellent conductor of electricity and is used in most household wiring.",
+     "What is copper used for in houses?", "wiring"),
+    ("The bakery on Elm Street sells sourdough bread every morning, and croissants only on Sundays.",
+     "When does the bakery sell croissants?", "Sunday"),
+    ("Ada Lovelace wrote the first published algorithm intended for Charles Babbage's Analytical Engine.",
+     "For which machine did Ada Lovelace write her algorithm?", "Analytical Engine"),
+    ("The river Tamsin flows north for 340 kilometres before it reaches the sea at Port Ellery.",
+     "Where does the river Tamsin reach the sea?", "Port Ellery"),
+    ("Our office Wi-Fi password was changed to BlueHeron42 on 3 March.",
+     "What is the new Wi-Fi password?", "BlueHeron42"),
+    ("Penguins cannot fly, but they are strong swimmers and can dive to depths of over 500 metres.",
+     "Can penguins fly?", "not"),
+    ("The concert was cancelled because the lead singer lost her voice.",
+     "Why was the concert cancelled?", "voice"),
 ]
 NEW_TOKENS = 40
 
@@ -118,10 +134,15 @@ def greedy(gen: OnnxGenerator, prompt: list[int], stop: set[int], n: int = NEW_T
 
 
 def teacher_forced_top1(gen: OnnxGenerator, prompt: list[int], continuation: list[int]) -> list[int]:
-    """The model's top-1 token at each position of `continuation`, given the true prefix."""
+    """The model's top-1 token at each position of `continuation`, given the true prefix.
+
+    Fed as decoding runs: a prefill, then one token at a time through the KV cache. (Dynamic int8
+    quantizes activations per call, so one pass over the whole sequence gives other numbers.)
+    """
     gen.reset()
-    logits = gen.forward(prompt + continuation[:-1])
-    return logits[len(prompt) - 1:].argmax(-1).tolist()
+    top1 = [int(gen.forward(prompt)[-1].argmax())]
+    top1 += [int(gen.forward([t])[-1].argmax()) for t in continuation[:-1]]
+    return top1
 
 
 def verify_generation(rec: ModelRecord, src: Path, folder: Path) -> dict:

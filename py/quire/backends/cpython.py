@@ -15,6 +15,8 @@ import onnxruntime as ort
 def _session(path: Path, threads: int | None = None) -> ort.InferenceSession:
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    # Fold weight-only int8 weights into fp32 once at load instead of on every call (see onnx-bridge.js).
+    opts.add_session_config_entry("session.disable_quant_qdq", "1")
     if threads:
         opts.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

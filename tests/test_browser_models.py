@@ -1,0 +1,58 @@
+"""The quantized models in onnxruntime-web (WASM) in Debian's Chromium, through the app's bridge."""
+
+import json
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer
+
+from quire.backends.cpython import OnnxEmbedder, OnnxGenerator
+from quire_build import ROOT
+from quire_build.browser_check import PAGE, _open
+from quire_build.serve import Background
+from quire_build.toolchain import chromium, ensure_node_modules
+from quire_build.verify import grounded_prompts, greedy, teacher_forced_top1
+
+
+@pytest.fixture(scope="module")
+def page(built_models):
+    mounts = {"/check": PAGE, "/web": ROOT / "web",
+              "/vendor/ort": ensure_node_modules() / "onnxruntime-web" / "dist",
+              "/embedder": built_models["all-minilm-l6-v2"], "/generator": built_models["smollm2-135m-instruct"]}
+    with Background(mounts) as url, chromium() as context:
+        page, errors = _open(context, url)
+        yield page
+        assert errors == []
+
+
+def test_page_is_cross_origin_isolated_so_onnxruntime_can_use_threads(page):
+    assert page.evaluate("crossOriginIsolated") is True
+    assert page.evaluate("quireCheck.threads()") >= 1
+
+
+def test_browser_embeddings_match_cpython_and_rank_paraphrases(page, built_models):
+    folder = built_models["all-minilm-l6-v2"]
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    texts = ["Where was Marie Curie born?", "Marie Curie's birthplace was Warsaw.", "Stock prices fell sharply today."]
+    batch = [e.ids for e in tok.encode_batch(texts)]
+    got = np.asarray(page.evaluate("([u, b]) => quireCheck.embed(u, b)",
+                                   ["/embedder/onnx/model_quantized.onnx", batch])).reshape(3, -1)
+    ref = OnnxEmbedder(folder).embed(batch)
+    assert (got * ref).sum(1).min() > 0.999
+    assert got[0] @ got[1] > got[0] @ got[2]
+
+
+def test_browser_generator_follows_cpython_through_the_kv_cache(page, built_models):
+    folder = built_models["smollm2-135m-instruct"]
+    config = json.loads((folder / "config.json").read_text())
+    generator = OnnxGenerator(folder)
+    prompts = grounded_prompts(folder)[:2]
+    continuations = [greedy(generator, p, stop={0, 2}) for p in prompts]
+    ref = [teacher_forced_top1(generator, p, c) for p, c in zip(prompts, continuations)]
+    got = page.evaluate("([u, c, p, k]) => quireCheck.teacherForced(u, c, p, k)",
+                        ["/generator/onnx/model_quantized.onnx", config, prompts, continuations])
+    pairs = [(a, b) for g, r in zip(got, ref) for a, b in zip(g, r)]
+    assert sum(a == b for a, b in pairs) / len(pairs) >= 0.98
+    # Greedy decoding in the browser reproduces the CPython answer: top-1 equals the fed token.
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    assert "Warsaw" in tok.decode([t for t in got[1]])
