@@ -7,20 +7,16 @@ import pytest
 from tokenizers import Tokenizer
 
 from quire.backends.cpython import OnnxEmbedder, OnnxGenerator
-from quire_build import ROOT
-from quire_build.browser_check import PAGE, _open
-from quire_build.serve import Background
-from quire_build.toolchain import chromium, ensure_node_modules
+from quire_build.browser_check import check_server, open_check_page
+from quire_build.toolchain import chromium
 from quire_build.verify import grounded_prompts, greedy, teacher_forced_top1
 
 
 @pytest.fixture(scope="module")
 def page(built_models):
-    mounts = {"/check": PAGE, "/web": ROOT / "web",
-              "/vendor/ort": ensure_node_modules() / "onnxruntime-web" / "dist",
-              "/embedder": built_models["all-minilm-l6-v2"], "/generator": built_models["smollm2-135m-instruct"]}
-    with Background(mounts) as url, chromium() as context:
-        page, errors = _open(context, url)
+    models = {"/embedder": built_models["all-minilm-l6-v2"], "/generator": built_models["smollm2-135m-instruct"]}
+    with check_server(models) as url, chromium() as context:
+        page, errors = open_check_page(context, url)
         yield page
         assert errors == []
 
@@ -47,7 +43,7 @@ def test_browser_generator_follows_cpython_through_the_kv_cache(page, built_mode
     config = json.loads((folder / "config.json").read_text())
     generator = OnnxGenerator(folder)
     prompts = grounded_prompts(folder)[:2]
-    continuations = [greedy(generator, p, stop={0, 2}) for p in prompts]
+    continuations = [greedy(generator, p, stop=generator.stop_ids) for p in prompts]
     ref = [teacher_forced_top1(generator, p, c) for p, c in zip(prompts, continuations)]
     got = page.evaluate("([u, c, p, k]) => quireCheck.teacherForced(u, c, p, k)",
                         ["/generator/onnx/model_quantized.onnx", config, prompts, continuations])

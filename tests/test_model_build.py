@@ -82,7 +82,8 @@ def test_quantized_generator_answers_a_grounded_question(built_models):
     folder = built_models["smollm2-135m-instruct"]
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     prompt = grounded_prompts(folder)[1]  # Marie Curie's birthplace
-    answer = tok.decode(greedy(OnnxGenerator(folder), prompt, stop={0, 2}))
+    generator = OnnxGenerator(folder)
+    answer = tok.decode(greedy(generator, prompt, stop=generator.stop_ids))
     assert "Warsaw" in answer
 
 

@@ -17,7 +17,13 @@ from .toolchain import chromium, ensure_node_modules
 PAGE = Path(__file__).parent / "browser_check"
 
 
-def _open(context, url: str):
+def check_server(models: dict[str, Path]) -> Background:
+    """A server for the check page, the app's bridge, onnxruntime-web and `models` (URL prefix: folder)."""
+    return Background({"/check": PAGE, "/web": ROOT / "web",
+                       "/vendor/ort": ensure_node_modules() / "onnxruntime-web" / "dist", **models})
+
+
+def open_check_page(context, url: str):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -28,11 +34,9 @@ def _open(context, url: str):
 
 def browser_check(rec: ModelRecord, folder: Path, report: dict) -> dict:
     """Returns the browser figures per variant; raises BuildError when one is below its limit."""
-    mounts = {"/check": PAGE, "/web": ROOT / "web",
-              "/vendor/ort": ensure_node_modules() / "onnxruntime-web" / "dist", "/model": folder}
     results = {}
-    with Background(mounts) as url, chromium() as context:
-        page, errors = _open(context, url)
+    with check_server({"/model": folder}) as url, chromium() as context:
+        page, errors = open_check_page(context, url)
         for v in rec.variants:
             model_url = f"/model/{v.file}"
             try:

@@ -113,7 +113,9 @@ class _CausalLMWithCache(torch.nn.Module):
     def forward(self, input_ids, attention_mask, position_ids, *past):
         from transformers import DynamicCache
 
-        cache = DynamicCache(config=self.model.config)
+        # A plain cache keeps every position for every layer; sliding-window layers (Gemma 3) then
+        # mask what they must not see instead of dropping it, which stays correct at any length.
+        cache = DynamicCache()
         for i in range(self.layers):
             cache.update(past[2 * i], past[2 * i + 1], i)
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,

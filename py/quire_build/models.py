@@ -51,7 +51,10 @@ def _convert(rec: ModelRecord, folder: Path, browser: bool) -> dict:
         for v in rec.variants:
             print(f"  {rec.id}: quantizing {v.name} ({v.method})", flush=True)
             quantize(rec.id, v.method, folder / "onnx" / "model.onnx", folder / v.file, v.keep_fp32, v.keep_int8)
-        shutil.copy(ROOT / "models" / rec.license_file, folder / "LICENSE")
+        # "source:NAME" is a license text that ships inside the source package itself.
+        license_text = (Path(tmp) / rec.license_file.removeprefix("source:")
+                        if rec.license_file.startswith("source:") else ROOT / "models" / rec.license_file)
+        shutil.copy(license_text, folder / "LICENSE")
         (folder / "NOTICE.md").write_text(_notice(rec), encoding="utf-8")
         found = validate_model_dir(folder, rec.id)
         if found["role"] != rec.role:

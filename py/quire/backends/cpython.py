@@ -52,6 +52,8 @@ class OnnxGenerator:
         self.layers = config["num_hidden_layers"]
         self.kv_heads = config["num_key_value_heads"]
         self.head_dim = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
+        eos = json.loads((model_dir / "generation_config.json").read_text())["eos_token_id"]
+        self.stop_ids = set(eos if isinstance(eos, list) else [eos])
         self.session = _session(model_dir / file, threads)
         self.past_names = [f"past_key_values.{i}.{kv}" for i in range(self.layers) for kv in ("key", "value")]
         self.output_names = ["logits"] + [f"present.{i}.{kv}" for i in range(self.layers) for kv in ("key", "value")]
