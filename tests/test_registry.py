@@ -57,3 +57,11 @@ def test_duplicate_ids_are_refused(tmp_path):
     path.write_text(REGISTRY.read_text().replace('id = "smollm2-135m-instruct"', 'id = "all-minilm-l6-v2"'))
     with pytest.raises(RegistryError, match="listed twice"):
         load_registry(path)
+
+
+def test_gemma_is_an_opt_in_base_model_under_its_own_terms(registry):
+    gemma = registry["gemma-3-270m"]
+    assert not gemma.default and gemma.role == "generation"
+    assert "BASE model" in gemma.notice and "Gemma Terms of Use" in gemma.notice
+    assert gemma.license == "Gemma Terms of Use" and gemma.license_file == "source:GEMMA_TERMS.html"
+    assert len(gemma.source.parts) == 4 and gemma.recipe["assembled_sha256"]

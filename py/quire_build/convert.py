@@ -140,6 +140,52 @@ def load_causal_lm_torch(gguf: Path) -> torch.nn.Module:
     return model.eval()
 
 
+def _sentencepiece_tokenizer(gguf: Path) -> dict:
+    """tokenizer.json for a GGUF with a SentencePiece ("llama") vocabulary, built from its pieces.
+
+    transformers' GGUF reader turns Gemma 3's vocabulary into one that splits every space off as a
+    separate token; this builds the usual SentencePiece-BPE layout instead: spaces become "▁",
+    merges come from the piece scores (best first), unknown bytes fall back to <0xNN> pieces.
+    """
+    from gguf import GGUFReader
+
+    reader = GGUFReader(str(gguf))
+
+    def field(name):
+        f = reader.fields[name]
+        return [f.parts[i] for i in f.data]
+
+    pieces = [bytes(p).decode("utf-8") for p in field("tokenizer.ggml.tokens")]
+    scores = [float(p[0]) for p in field("tokenizer.ggml.scores")]
+    kinds = [int(p[0]) for p in field("tokenizer.ggml.token_type")]  # 1 normal 2 unknown 3 control 4 user 6 byte
+    scalar = lambda name: int(reader.fields[name].parts[-1][0])  # noqa: E731
+    vocab = {p: i for i, p in enumerate(pieces)}
+    merges = []
+    for piece, score in zip(pieces, scores):
+        local = [(piece[:k], piece[k:]) for k in range(1, len(piece)) if piece[:k] in vocab and piece[k:] in vocab]
+        merges += [(score, vocab[a], vocab[b], a, b) for a, b in local]
+    merges.sort(key=lambda m: (-m[0], m[1], m[2]))
+    added = [{"id": i, "content": p, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": kinds[i] == 3} for i, p in enumerate(pieces) if kinds[i] in (3, 4)]
+    bos = pieces[scalar("tokenizer.ggml.bos_token_id")]
+    return {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+        "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "▁"},
+        "pre_tokenizer": None,
+        "post_processor": {"type": "TemplateProcessing",
+                           "single": [{"SpecialToken": {"id": bos, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                           "pair": [{"SpecialToken": {"id": bos, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                                    {"Sequence": {"id": "B", "type_id": 1}}],
+                           "special_tokens": {bos: {"id": bos, "ids": [vocab[bos]], "tokens": [bos]}}},
+        "decoder": {"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"}]},
+        "model": {"type": "BPE", "dropout": None, "unk_token": pieces[scalar("tokenizer.ggml.unknown_token_id")],
+                  "continuing_subword_prefix": None, "end_of_word_suffix": None, "fuse_unk": True,
+                  "byte_fallback": True, "ignore_merges": False, "vocab": vocab,
+                  "merges": [[a, b] for *_, a, b in merges]},
+    }
+
+
 def _fix_tokenizer(rec: ModelRecord, tokenizer: dict) -> dict:
     if rec.recipe.get("split_digits"):
         byte_level = tokenizer["pre_tokenizer"]
@@ -187,12 +233,16 @@ def gguf_causal_lm(rec: ModelRecord, src: Path, out: Path) -> None:
     _write_json(out / "generation_config.json", {
         "bos_token_id": vocab[rec.facts["bos"]], "eos_token_id": stop_ids,
         "pad_token_id": vocab[rec.facts["eos"]], "do_sample": False})
-    tok.save_pretrained(out / "_tok")
-    tokenizer = json.loads((out / "_tok" / "tokenizer.json").read_text(encoding="utf-8"))
-    _write_json(out / "tokenizer.json", _fix_tokenizer(rec, tokenizer))
-    shutil.rmtree(out / "_tok")
+    if rec.recipe.get("tokenizer") == "sentencepiece-from-gguf":
+        _write_json(out / "tokenizer.json", _sentencepiece_tokenizer(src))
+    else:
+        tok.save_pretrained(out / "_tok")
+        tokenizer = json.loads((out / "_tok" / "tokenizer.json").read_text(encoding="utf-8"))
+        _write_json(out / "tokenizer.json", _fix_tokenizer(rec, tokenizer))
+        shutil.rmtree(out / "_tok")
     _write_json(out / "tokenizer_config.json", {
-        "tokenizer_class": "GPT2Tokenizer", "add_bos_token": False, "add_prefix_space": False,
+        "tokenizer_class": rec.recipe.get("tokenizer_class", "GPT2Tokenizer"), "add_bos_token": False,
+        "add_prefix_space": False,
         "bos_token": rec.facts["bos"], "eos_token": rec.facts["eos"], "pad_token": rec.facts["eos"],
         "unk_token": tok.unk_token, "clean_up_tokenization_spaces": False,
         "model_max_length": rec.facts["context"], "chat_template": rec.facts["chat_template"]})

@@ -76,6 +76,8 @@ def _summary(report: dict) -> str:
         for name, figures in report.get(where, {}).items():
             shown = ", ".join(f"{k} {figures[k]:.4f}" for k in keys if k in figures)
             parts.append(f"{name}{' in browser' if where == 'browser' else ''}: {shown}")
+    if "fp32_facts" in report:
+        parts.insert(0, f"fp32 answers hold {report['fp32_facts']} facts")
     return "; ".join(parts)
 
 
@@ -92,10 +94,11 @@ def build_model(rec: ModelRecord, browser: bool = True) -> Path:
     partial.mkdir(parents=True)
     try:
         report = _convert(rec, partial, browser)
-    except BuildError:
-        raise
-    except Exception as e:  # name the model whatever broke underneath
-        raise BuildError(f"{rec.id}: {type(e).__name__}: {e}") from e
+    except Exception as e:
+        shutil.rmtree(partial, ignore_errors=True)  # a failed build leaves nothing half-made behind
+        if isinstance(e, BuildError):
+            raise
+        raise BuildError(f"{rec.id}: {type(e).__name__}: {e}") from e  # name the model whatever broke
     # Bulky reference data is only needed while checking.
     slim = {k: v for k, v in report.items() if k not in ("token_ids", "prompts", "continuations")}
     for figures in slim.get("variants", {}).values():

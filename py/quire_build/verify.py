@@ -170,10 +170,13 @@ def verify_generation(rec: ModelRecord, src: Path, folder: Path) -> dict:
     report = {"fp32_max_abs_logit_diff": worst, "prompts": prompts, "continuations": continuations,
               "fp32_answers": [tok.decode(c, skip_special_tokens=True) for c in continuations],
               "variants": {}}
-    for (_, _, fact), answer in zip(GROUNDED, report["fp32_answers"]):
-        if fact.lower() not in answer.lower():
-            raise BuildError(f"{rec.id}: the fp32 model's answer {answer!r} lacks {fact!r}; "
-                             "the conversion or the check's prompts are wrong")
+    # A small (or base) model misses some facts even in fp32; quantization must not lose any it
+    # had, and fp32 missing most of them means the conversion itself is wrong.
+    knows = [fact.lower() in answer.lower() for (_, _, fact), answer in zip(GROUNDED, report["fp32_answers"])]
+    report["fp32_facts"] = f"{sum(knows)}/{len(knows)}"
+    if sum(knows) < len(knows) / 2:
+        raise BuildError(f"{rec.id}: the fp32 model's answers hold only {report['fp32_facts']} of the facts "
+                         f"asked for (first answer: {report['fp32_answers'][0]!r}); the conversion is wrong")
     for v in rec.variants:
         gen = OnnxGenerator(folder, v.file)
         top1 = [teacher_forced_top1(gen, p, c) for p, c in zip(prompts, continuations)]
@@ -184,8 +187,8 @@ def verify_generation(rec: ModelRecord, src: Path, folder: Path) -> dict:
             raise BuildError(f"{rec.id} ({v.name}): teacher-forced top-1 agreement with fp32 is "
                              f"{agreement:.3f} (needs ≥ {limit})")
         answers = [tok.decode(greedy(gen, p, stop), skip_special_tokens=True) for p in prompts]
-        for (_, question, fact), answer in zip(GROUNDED, answers):
-            if fact.lower() not in answer.lower():
+        for (_, question, fact), answer, known in zip(GROUNDED, answers, knows):
+            if known and fact.lower() not in answer.lower():
                 raise BuildError(f"{rec.id} ({v.name}): asked {question!r}, answered {answer!r}, "
                                  f"which lacks {fact!r}")
         report["variants"][v.name] = {"top1_agreement": agreement, "answers": answers, "top1": top1}
