@@ -1,6 +1,7 @@
 """Bad input to the model build stops it with a message naming the model and the cause."""
 
 import dataclasses
+import json
 import re
 import shutil
 import subprocess
@@ -93,7 +94,21 @@ def test_model_dir_is_accepted_when_complete(built_models, tmp_path):
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "my-model: a valid embedding model" in run.stdout
+    assert "onnx/model_quantized.onnx runs, output width 384" in run.stdout
     (ROOT / "models" / "out" / "my-model").unlink()
+
+
+def test_model_dir_whose_config_does_not_fit_the_model_is_refused(built_models, tmp_path):
+    from quire_build.layout import smoke_run
+
+    folder = tmp_path / "gen"
+    shutil.copytree(built_models["smollm2-135m-instruct"], folder, ignore=shutil.ignore_patterns("model.onnx", "model_q4.onnx"))
+    config = json.loads((folder / "config.json").read_text())
+    config["num_hidden_layers"] = 12  # the file has 30 layers of cache inputs
+    (folder / "config.json").write_text(json.dumps(config))
+    info = validate_model_dir(folder)
+    with pytest.raises(BuildError, match="model_quantized.onnx does not run in onnxruntime"):
+        smoke_run(folder, info)
 
 
 def test_model_dir_missing_files_is_refused_by_the_cli(built_models, tmp_path):

@@ -82,3 +82,19 @@ def check_sizes(rec_id: str, folder: Path, expected: dict[str, int], tolerance: 
         raise BuildError(f"{rec_id}: sizes differ from the registry's [files]; if intended, record: "
                          + "; ".join(wrong))
     return sizes
+
+
+def smoke_run(folder: Path, info: dict) -> str:
+    """Load the folder's preferred ONNX file in onnxruntime and run one tiny input through it."""
+    from quire.backends.cpython import OnnxEmbedder, OnnxGenerator
+
+    files = info["files"]
+    file = next((f for f in ("onnx/model_quantized.onnx", "onnx/model.onnx") if f in files), files[0])
+    try:
+        if info["role"] == "embedding":
+            out = OnnxEmbedder(folder, file).embed([[101, 102]])
+        else:
+            out = OnnxGenerator(folder, file).forward([1])
+    except Exception as e:
+        raise BuildError(f"{folder}: {file} does not run in onnxruntime ({type(e).__name__}: {e})") from e
+    return f"{file} runs, output width {out.shape[-1]}"

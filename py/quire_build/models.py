@@ -13,7 +13,7 @@ from quire.registry import ModelRecord, load_registry
 
 from . import ROOT, BuildError
 from .cache import model_dir
-from .layout import check_sizes, validate_model_dir
+from .layout import check_sizes, smoke_run, validate_model_dir
 
 REGISTRY = ROOT / "models" / "registry.toml"
 OUT = ROOT / "models" / "out"  # links to the cached folders, for people and for the site build
@@ -128,6 +128,7 @@ def build_models(ids: list[str] | None = None, model_dirs: list[str] = (), brows
     for d in model_dirs:
         path = Path(d).expanduser().resolve()
         info = validate_model_dir(path)
-        print(f"{path.name}: a valid {info['role']} model ({', '.join(info['files'])})", flush=True)
+        ran = smoke_run(path, info)
+        print(f"{path.name}: a valid {info['role']} model ({', '.join(info['files'])}); {ran}", flush=True)
         built[path.name] = link(path.name, path)
     return built
