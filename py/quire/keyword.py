@@ -16,7 +16,12 @@ of on or our she so that the their them there these they this to was we were wha
 whom why will with you your""".split())
 
 
-def _is_cjk(ch: str) -> bool:
+def _is_unspaced(ch: str) -> bool:
+    """Scripts written without spaces between words (CJK ideographs, kana, hangul syllables).
+
+    Wider than the BERT tokenizer's CJK test in tokenizers.py on purpose: that one must match
+    the model's training, this one only decides where words end.
+    """
     cp = ord(ch)
     return (0x3040 <= cp <= 0x30FF or 0x3400 <= cp <= 0x4DBF or 0x4E00 <= cp <= 0x9FFF
             or 0xAC00 <= cp <= 0xD7AF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x2FA1F)
@@ -40,7 +45,7 @@ def terms(text: str) -> list[str]:
             cjk.clear()
 
     for ch in folded:
-        if _is_cjk(ch):
+        if _is_unspaced(ch):
             if word:
                 flush()
             cjk.append(ch)
