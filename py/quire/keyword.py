@@ -73,9 +73,12 @@ class KeywordIndex:
         return len(self.lengths)
 
     def add(self, chunk_id: str, text: str) -> None:
+        self.add_counts(chunk_id, Counter(terms(text)))
+
+    def add_counts(self, chunk_id: str, counts: dict[str, int]) -> None:
+        """Add a chunk by its term counts (stored with the chunk, so reopening a library skips tokenizing)."""
         if chunk_id in self.lengths:
             self.remove(chunk_id)
-        counts = Counter(terms(text))
         for term, n in counts.items():
             self.postings[term][chunk_id] = n
         self.lengths[chunk_id] = sum(counts.values())

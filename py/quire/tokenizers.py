@@ -115,6 +115,13 @@ class Tokenizer:
             ids = ids[: max(0, self.max_length - len(self.prefix_ids) - len(self.suffix_ids))]
         return self.prefix_ids + ids + self.suffix_ids
 
+    def token_id(self, token: str) -> int:
+        """The id of one whole token, such as a special token named in the registry."""
+        found = self.added.ids.get(token, self.vocab.get(token))
+        if found is None:
+            raise TokenizerError(f"{token!r} is not a token of this tokenizer")
+        return found
+
     def count(self, text: str) -> int:
         """Tokens `text` takes, without specials or truncation (what budgets are measured in)."""
         return len(self.encode(text, add_special_tokens=False))

@@ -1,0 +1,135 @@
+"""The decode loop: prompt ids -> streamed text, over a Generator with a KV cache.
+
+Greedy or temperature/top-p sampling, a repetition penalty on the tokens generated so far (not on
+the prompt: an answer should be free to copy its sources), and stops on the model's end tokens,
+on stop strings, at a token limit, at the end of the context, or when the caller cancels.
+Streaming holds back text that could still become a stop string or is half a UTF-8 character.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .prompting import ChatFormat
+from .protocols import Generator
+from .registry import ModelRecord
+from .tokenizers import Tokenizer
+
+CANDIDATES = 64  # top tokens per step the backend returns; penalties and sampling choose among them
+
+
+@dataclass
+class GenerationModel:
+    name: str
+    generator: Generator
+    tokenizer: Tokenizer
+    chat: ChatFormat
+    stop_ids: set[int]  # the model's end-of-turn and end-of-text tokens
+
+    @classmethod
+    def from_record(cls, record: ModelRecord, tokenizer: Tokenizer, generator: Generator) -> GenerationModel:
+        facts = record.facts
+        chat = ChatFormat(facts["chat_template"], tokenizer, facts.get("bos", ""), facts.get("eos", ""))
+        stop_ids = {tokenizer.token_id(t) for t in facts["stop_tokens"]}
+        return cls(record.id, generator, tokenizer, chat, stop_ids)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    max_new_tokens: int = 96
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    repetition_penalty: float = 1.0  # > 1 discourages tokens already generated
+    stop_strings: tuple[str, ...] = ()
+    seed: int = 0
+
+
+@dataclass
+class Generation:
+    text: str
+    ids: list[int] = field(default_factory=list)
+    finish: str = "eos"  # "eos" | "stop" | "length" | "context" | "cancelled"
+
+
+def _penalised(candidates: list[tuple[int, float]], seen: set[int], penalty: float) -> list[tuple[int, float]]:
+    if penalty == 1.0 or not seen:
+        return candidates
+    out = [(t, (l / penalty if l > 0 else l * penalty) if t in seen else l) for t, l in candidates]
+    return sorted(out, key=lambda c: -c[1])
+
+
+def choose(candidates: list[tuple[int, float]], sampling: Sampling, rng: random.Random) -> int:
+    """The next token among the best candidates (sorted best first)."""
+    if sampling.temperature <= 0:
+        return candidates[0][0]
+    top = candidates[0][1]
+    weights = [math.exp((l - top) / sampling.temperature) for _, l in candidates]
+    total = sum(weights)
+    kept, mass = [], 0.0
+    for (token, _), w in zip(candidates, weights):
+        kept.append((token, w))
+        mass += w / total
+        if mass >= sampling.top_p:
+            break
+    pick = rng.random() * sum(w for _, w in kept)
+    for token, w in kept:
+        pick -= w
+        if pick <= 0:
+            return token
+    return kept[-1][0]
+
+
+def _held_back(text: str, stops: tuple[str, ...]) -> int:
+    """How many trailing characters of `text` to hold: a partial character or a possible stop-string start."""
+    if text.endswith("\ufffd"):
+        return len(text) - len(text.rstrip("\ufffd"))
+    hold = 0
+    for stop in stops:
+        for n in range(min(len(stop) - 1, len(text)), hold, -1):
+            if text.endswith(stop[:n]):
+                hold = n
+                break
+    return hold
+
+
+def generate(model: GenerationModel, prompt: list[int], sampling: Sampling = Sampling(),
+             on_text: Callable[[str], None] | None = None,
+             cancelled: Callable[[], bool] | None = None) -> Generation:
+    """Run the model from `prompt`; `on_text` receives each new piece of text as it becomes final."""
+    generator, tokenizer = model.generator, model.tokenizer
+    rng = random.Random(sampling.seed)
+    generator.reset()
+    candidates = generator.step(prompt, CANDIDATES)[-1]
+    ids: list[int] = []
+    sent = 0  # characters already streamed
+    text, finish = "", "length"
+    while len(ids) < sampling.max_new_tokens:
+        if cancelled and cancelled():
+            finish = "cancelled"
+            break
+        token = choose(_penalised(candidates, set(ids), sampling.repetition_penalty), sampling, rng)
+        if token in model.stop_ids:
+            finish = "eos"
+            break
+        ids.append(token)
+        text = tokenizer.decode(ids)
+        hit = min((i for i in (text.find(s, max(0, sent - len(s))) for s in sampling.stop_strings) if i >= 0),
+                  default=-1)
+        if hit >= 0:
+            text, finish = text[:hit], "stop"
+            break
+        ready = len(text) - _held_back(text, sampling.stop_strings)
+        if on_text and ready > sent:
+            on_text(text[sent:ready])
+            sent = ready
+        if len(prompt) + len(ids) >= generator.context:
+            finish = "context"
+            break
+        candidates = generator.step([token], CANDIDATES)[-1]
+    text = text.rstrip("\ufffd")
+    if on_text and len(text) > sent:
+        on_text(text[sent:])
+    return Generation(text, ids, finish)
