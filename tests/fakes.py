@@ -91,7 +91,7 @@ class ScriptedGenerator:
         self.fed = []
         self.said = 0
 
-    def step(self, ids: list[int], top_k: int) -> list[list[tuple[int, float]]]:
+    def step(self, ids: list[int], top_k: int, positions: int = 1) -> list[list[tuple[int, float]]]:
         rows = []
         for token in ids:
             self.fed.append(token)
@@ -102,4 +102,4 @@ class ScriptedGenerator:
                 nxt = self.eos
             others = [t for t in range(self.vocab) if t != nxt][: top_k - 1]
             rows.append([(nxt, 10.0)] + [(t, -float(i)) for i, t in enumerate(others)])
-        return rows
+        return rows[-positions:]

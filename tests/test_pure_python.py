@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 GUARD = r'''
 import importlib.abc, importlib.machinery, sys, sysconfig
@@ -21,7 +22,10 @@ class Block(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Block())
 '''
 
-CORE = ["quire", "quire.registry", "quire.tokenizers", "quire.keyword", "quire.retrieval"]
+CORE = ["quire", "quire.registry", "quire.tokenizers", "quire.documents", "quire.chunking", "quire.embedding",
+        "quire.keyword", "quire.retrieval", "quire.prompting", "quire.generation", "quire.citations",
+        "quire.library", "quire.evaluation", "quire.protocols"]
+TESTS = str(Path(__file__).parent)
 
 
 def test_the_blocker_really_blocks():
@@ -43,6 +47,48 @@ assert tok.decode(tok.encode("Grüße, 東京 1905!")) == "Grüße, 東京 1905!
 index = KeywordIndex()
 index.add("a", "Marie Curie was born in Warsaw")
 assert reciprocal_rank_fusion([[i for i, _ in index.search("Curie")], ["a"]])[0][0] == "a"
+bad = [m for m in sys.modules if m.split(".")[0] in BLOCKED]
+assert not bad, bad
+print("pure")
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "pure"
+
+
+def test_the_whole_pipeline_runs_on_pure_python_backends(built_models):
+    """Documents of every format -> library -> question -> streamed, cited answer, with native code blocked."""
+    models = {k: str(v) for k, v in built_models.items()}
+    code = GUARD + f"""
+sys.path.insert(0, {TESTS!r})
+from fakes import ExactIndex, HashEmbedder, MemoryStore, ScriptedGenerator
+from samples import make_docx, make_pdf, w_p, word_document
+from quire.embedding import EmbeddingModel
+from quire.generation import GenerationModel
+from quire.library import Library
+from quire.registry import load_registry
+from quire.tokenizers import Tokenizer
+
+registry = load_registry({str(Path(TESTS).parent / "models/registry.toml")!r})
+emb_tok = Tokenizer.from_file({models["all-minilm-l6-v2"]!r} + "/tokenizer.json")
+gen_tok = Tokenizer.from_file({models["smollm2-135m-instruct"]!r} + "/tokenizer.json")
+embedding = EmbeddingModel("hash", HashEmbedder(emb_tok), emb_tok, 64)
+generator = ScriptedGenerator(gen_tok, "Bottles rest in the cellar until spring [2].", gen_tok.token_id("<|im_end|>"))
+generation = GenerationModel.from_record(registry["smollm2-135m-instruct"], gen_tok, generator)
+library = Library(MemoryStore(), ExactIndex(), embedding, generation)
+results = library.add_files([
+    ("a.md", b"# Cellar\\n\\nBottles rest in the cellar until spring."),
+    ("b.pdf", make_pdf([["The cider is pressed in November."]])),
+    ("c.docx", make_docx(word_document(w_p("The hives stand by the river.")))),
+    ("d.html", b"<h1>Shop</h1><p>The farm shop opens at nine.</p>"),
+    ("e.txt", "Caf\\xe9 cr\\xe8me.".encode("latin-1")),
+])
+assert all(r.ok for r in results), results
+tokens = []
+answer = library.ask("How long do bottles rest in the cellar?", lambda kind, p: kind == "token" and tokens.append(p))
+assert "".join(tokens) == answer.generated
+assert answer.text == "Bottles rest in the cellar until spring. [1]", answer.text
+assert answer.citations()[0].text == "Bottles rest in the cellar until spring."
 bad = [m for m in sys.modules if m.split(".")[0] in BLOCKED]
 assert not bad, bad
 print("pure")

@@ -42,11 +42,13 @@ class Generator(Protocol):
     def reset(self) -> None:
         """Forget the cache."""
 
-    def step(self, ids: list[int], top_k: int) -> list[list[tuple[int, float]]]:
-        """Append `ids` to the cache; for each position, its `top_k` (token id, logit), best first.
+    def step(self, ids: list[int], top_k: int, positions: int = 1) -> list[list[tuple[int, float]]]:
+        """Append `ids` to the cache; for each of the last `positions` of them, the `top_k`
+        (token id, logit) that could follow, best first.
 
-        Returning the top of each row rather than the whole row keeps a 49k-float copy per token
-        out of Python; sampling and penalties work on these candidates.
+        Returning the top of a few rows rather than whole rows keeps a 49k-float copy per token out
+        of Python; sampling and penalties work on these candidates. More than one position serves
+        drafts that are checked in one pass (speculative decoding).
         """
 
 

@@ -83,9 +83,9 @@ class OnnxGenerator:
         self.length += n
         return logits[0]
 
-    def step(self, ids: list[int], top_k: int) -> list[list[tuple[int, float]]]:
-        """The Generator protocol: `forward`, keeping only each row's `top_k` candidates."""
-        logits = self.forward(ids)
+    def step(self, ids: list[int], top_k: int, positions: int = 1) -> list[list[tuple[int, float]]]:
+        """The Generator protocol: `forward`, keeping the `top_k` candidates of the last `positions` rows."""
+        logits = self.forward(ids)[-positions:]
         top = np.argpartition(-logits, top_k - 1, axis=1)[:, :top_k]
         out = []
         for row, cand in zip(logits, top):

@@ -1,0 +1,149 @@
+"""Measure retrieval and answers on a SQuAD-format file (`quire eval`).
+
+Each article becomes one document (its paragraphs separated by blank lines), so retrieval must find
+the passage inside a longer text, as it must for a person's files. A retrieved chunk is relevant
+when its span covers the gold answer's span; answers are scored with SQuAD's normalisation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .library import Answer, Library
+
+RECALL_AT = (1, 5, 10)
+
+
+def normalize(text: str) -> str:
+    """SQuAD's answer normalisation: lowercase, no punctuation, no articles, single spaces."""
+    text = "".join(c for c in text.lower() if c not in string.punctuation)
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+def exact_match(prediction: str, golds: list[str]) -> float:
+    return float(any(normalize(prediction) == normalize(g) for g in golds))
+
+
+def token_f1(prediction: str, golds: list[str]) -> float:
+    def f1(gold: str) -> float:
+        p, g = normalize(prediction).split(), normalize(gold).split()
+        common = sum((Counter(p) & Counter(g)).values())
+        if not common:
+            return 0.0
+        precision, recall = common / len(p), common / len(g)
+        return 2 * precision * recall / (precision + recall)
+    return max(f1(g) for g in golds)
+
+
+def contains(prediction: str, golds: list[str]) -> float:
+    text = f" {normalize(prediction)} "
+    return float(any(f" {normalize(g)} " in text for g in golds if normalize(g)))
+
+
+@dataclass
+class Question:
+    id: str
+    text: str
+    answers: list[str]
+    doc_name: str
+    start: int  # of the first gold answer in the article's text
+    end: int
+
+
+@dataclass
+class Report:
+    questions: int = 0
+    retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
+    answers: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"questions": self.questions, "retrieval": self.retrieval, "answers": self.answers},
+                          indent=2)
+
+
+def load_squad(path: str) -> tuple[list[tuple[str, bytes]], list[Question]]:
+    """Files (one per article) and questions located in them."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)["data"]
+    files, questions = [], []
+    for article in data:
+        name = f"{article['title']}.txt"
+        text, offset = "", 0
+        for paragraph in article["paragraphs"]:
+            context = paragraph["context"]
+            offset = len(text) + (2 if text else 0)
+            text = f"{text}\n\n{context}" if text else context
+            for qa in paragraph["qas"]:
+                first = qa["answers"][0]
+                start = offset + first["answer_start"]
+                questions.append(Question(qa["id"], qa["question"], [a["text"] for a in qa["answers"]],
+                                          name, start, start + len(first["text"])))
+        files.append((name, text.encode("utf-8")))
+    return files, questions
+
+
+def _relevant(library: Library, question: Question, doc_id: str, label: int) -> bool:
+    chunk = library.chunks[label]
+    return chunk.doc_id == doc_id and chunk.start <= question.start and question.end <= chunk.end
+
+
+def evaluate(library: Library, questions: list[Question], generate: bool = True,
+             progress: Callable[[int, int, Answer | None], None] | None = None) -> Report:
+    """Retrieval for every question; answers (extractive, and generated when `generate`) too."""
+    by_name = {meta["name"]: doc_id for doc_id, meta in library.documents.items()}
+    depth = max(RECALL_AT) * 2
+    hits = {kind: Counter() for kind in ("keyword", "vector", "hybrid")}
+    reciprocal = Counter()
+    scores: Counter = Counter()
+    cited = cited_right = sentences = supported = 0
+    for n, q in enumerate(questions, start=1):
+        doc_id = by_name[q.doc_name]
+        for kind, labels in library.rankings(q.text, depth).items():
+            ranks = [i for i, label in enumerate(labels, start=1) if _relevant(library, q, doc_id, label)]
+            if ranks:
+                reciprocal[kind] += 1 / ranks[0]
+                for k in RECALL_AT:
+                    hits[kind][k] += ranks[0] <= k
+        answer = library.ask(q.text) if generate else _extractive_only(library, q.text)
+        extractive = answer.extractive.text if answer.extractive else ""
+        scores["extractive_contains"] += contains(extractive, q.answers)
+        scores["extractive_f1"] += token_f1(extractive, q.answers)
+        scores["extractive_em"] += exact_match(extractive, q.answers)
+        if generate:
+            scores["contains"] += contains(answer.generated, q.answers)
+            scores["f1"] += token_f1(answer.generated, q.answers)
+            scores["em"] += exact_match(answer.generated, q.answers)
+            scores["new_tokens"] += answer.tokens
+            scores["hit_limit"] += answer.finish == "length"
+            scores["seconds"] += answer.seconds
+            for span in answer.citations():
+                cited += 1
+                cited_right += contains(span.text, q.answers) > 0
+            sentences += len(answer.attribution.sentences)
+            supported += sum(1 for s in answer.attribution.sentences if s.citations)
+        if progress:
+            progress(n, len(questions), answer)
+    total = len(questions) or 1
+    report = Report(len(questions))
+    for kind in hits:
+        report.retrieval[kind] = {f"recall@{k}": hits[kind][k] / total for k in RECALL_AT}
+        report.retrieval[kind]["mrr"] = reciprocal[kind] / total
+    report.answers = {key: value / total for key, value in scores.items()}
+    if generate:
+        report.answers["citation_precision"] = cited_right / cited if cited else 0.0
+        report.answers["citation_coverage"] = supported / sentences if sentences else 0.0
+    return report
+
+
+def _extractive_only(library: Library, question: str) -> Answer:
+    generation, library.generation = library.generation, None
+    try:
+        return library.ask(question)
+    finally:
+        library.generation = generation
+
