@@ -135,3 +135,11 @@ def test_a_library_built_with_another_embedding_model_is_refused(tokenizers):
     open_library(tokenizers, store, ExactIndex()).add_files(FILES[:1])
     with pytest.raises(LibraryError, match="embedding model hash"):
         open_library(tokenizers, store, ExactIndex(), name="other")
+
+
+def test_regression_a_citation_from_the_second_page_of_a_passage_names_that_page(tokenizers):
+    library = open_library(tokenizers, MemoryStore(), ExactIndex(), script="Bottles rest in the cellar until spring.")
+    library.add_files(FILES[1:2])  # one passage across pages 1 and 2
+    answer = library.ask("Where do the bottles rest?")
+    assert answer.sources[0].page == 1
+    assert [(c.text, c.page) for c in answer.citations()] == [("Bottles rest in the cellar until spring.", 2)]

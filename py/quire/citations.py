@@ -48,10 +48,10 @@ class Passage:
     doc_id: str
     start: int  # of the passage text in its document
     text: str
-    page: int | None = None
 
-    def spans(self) -> list[Span]:
-        return [Span(self.number, self.doc_id, self.start + a, self.start + b, self.text[a:b], self.page)
+    def spans(self, page_at: Callable[[int], int | None] = lambda position: None) -> list[Span]:
+        """The passage's sentences; `page_at` gives the page of a document position (a passage may cross pages)."""
+        return [Span(self.number, self.doc_id, self.start + a, self.start + b, self.text[a:b], page_at(self.start + a))
                 for a, b in sentence_spans(self.text)]
 
 

@@ -9,6 +9,7 @@ whenever the two disagree (for example after a crash mid-batch).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import time
@@ -109,6 +110,7 @@ class Library:
         self.keyword = KeywordIndex()
         self.documents: dict[str, dict] = {}
         self.texts: dict[str, str] = {}
+        self.page_starts: dict[str, list[tuple[int, int]]] = {}  # doc id -> (position, page) where pages begin
         self.chunks: dict[int, ChunkRecord] = {}
         self.state, self.next_label = 0, 0
         self._open()
@@ -132,13 +134,24 @@ class Library:
         self.state, self.next_label = meta["state"], meta["next_label"]
         self.documents = {d["id"]: d for d in meta["documents"]}
         for doc_id in self.documents:
-            self.texts[doc_id] = json.loads(self.store.get(f"doc/{doc_id}.json"))["text"]
+            stored = json.loads(self.store.get(f"doc/{doc_id}.json"))
+            self._remember(doc_id, stored["text"], [Block(*b) for b in stored["blocks"]])
             for c in json.loads(self.store.get(f"chunks/{doc_id}.json")):
                 self.chunks[c["label"]] = ChunkRecord(c["label"], doc_id, c["start"], c["end"], c["page"],
                                                       tuple(c["heading"]))
                 self.keyword.add_counts(str(c["label"]), c["terms"])
         if self.index.load() != str(self.state):
             self._rebuild_index()
+
+    def _remember(self, doc_id: str, text: str, blocks: list[Block]) -> None:
+        self.texts[doc_id] = text
+        self.page_starts[doc_id] = [(b.start, b.page) for b in blocks if b.page is not None]
+
+    def page_at(self, doc_id: str, position: int) -> int | None:
+        """The page holding a position of a document (PDFs), else None."""
+        starts = self.page_starts[doc_id]
+        at = bisect.bisect_right(starts, (position, float("inf"))) - 1
+        return starts[at][1] if at >= 0 else None
 
     def _vectors(self, doc_id: str) -> list[list[float]]:
         flat = array("f")
@@ -193,7 +206,7 @@ class Library:
             self.next_label -= len(chunks)
             self.state -= 1
             raise
-        self.texts[doc_id] = doc.text
+        self._remember(doc_id, doc.text, doc.blocks)
         for label, c, r in zip(labels, chunks, records):
             self.chunks[label] = ChunkRecord(label, doc_id, c.start, c.end, c.page, c.heading)
             self.keyword.add_counts(str(label), r["terms"])
@@ -226,7 +239,7 @@ class Library:
         for label in labels:
             del self.chunks[label]
             self.keyword.remove(str(label))
-        del self.texts[doc_id]
+        del self.texts[doc_id], self.page_starts[doc_id]
         self.index.remove(labels)
         self.index.save(str(self.state))
 
@@ -234,7 +247,7 @@ class Library:
         self.store.clear()
         self.index.remove(list(self.chunks))
         self.keyword = KeywordIndex()
-        self.documents, self.texts, self.chunks = {}, {}, {}
+        self.documents, self.texts, self.page_starts, self.chunks = {}, {}, {}, {}
         self.state, self.next_label = 0, 0
         self.index.save(str(self.state))
 
@@ -277,8 +290,8 @@ class Library:
         started = time.monotonic()
         hits = self.search(question)
         emit("sources", hits)
-        passages = [Passage(h.number, h.doc_id, h.start, h.text, h.page) for h in hits]
-        spans = [span for p in passages for span in p.spans()]
+        passages = [Passage(h.number, h.doc_id, h.start, h.text) for h in hits]
+        spans = [span for p in passages for span in p.spans(lambda at, d=p.doc_id: self.page_at(d, at))]
         vectors = self.embedding.embed([question] + [s.text for s in spans])
         extractive = extractive_answer(question, vectors[0], spans, vectors[1:])
         emit("extractive", extractive)
