@@ -374,7 +374,7 @@ def test_unsupported_empty_and_too_large():
     assert refused("notes.txt", png) == "binary data, not text"
     assert refused("page.html", bytes(range(256))) == "binary data, not HTML"
     assert refused("empty.txt", b"") == "the file is empty"
-    assert refused("blank.md", b"  \n\n \t\n") == "no text found (the file is empty)"
+    assert refused("blank.md", b"  \n\n \t\n") == "no text found (the document is empty)"
     big = b"a" * (3 << 19)  # 1.5 MB
     assert refused("big.txt", big, Limits(max_file_bytes=1 << 20)) == "too large: 1.5 MB, the limit is 1 MB"
     assert refused("big.txt", big + b"a", Limits(max_file_bytes=len(big))) == (
@@ -422,3 +422,8 @@ def test_only_document_errors_escape_for_random_and_mutated_input():
         except DocumentError:
             outcomes["refused"] += 1
     assert outcomes["parsed"] > 50 and outcomes["refused"] > 50, outcomes
+
+
+def test_pdf_table_of_contents_dot_leaders_are_dropped():
+    doc = read("toc.pdf", make_pdf([["Contents", "1 Introduction . . . . . . . . . . 3", "2 Usage.......... 5"]]))
+    assert doc.text == "Contents 1 Introduction … 3 2 Usage … 5"

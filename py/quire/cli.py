@@ -62,13 +62,16 @@ def cmd_add(args: argparse.Namespace) -> int:
         except OSError as err:
             print(f"not added  {path}: {err.strerror or err}")
             failed += 1
-    for result in library.add_files(files):
+    def show(result) -> None:
+        nonlocal failed
         if result.ok:
             note = f" ({result.reason})" if result.reason else ""
-            print(f"added      {result.name}: {result.chunks} passages{note}")
+            print(f"added      {result.name}: {result.chunks} passages{note}", flush=True)
         else:
-            print(f"not added  {result.name}: {result.reason}")
+            print(f"not added  {result.name}: {result.reason}", flush=True)
             failed += 1
+
+    library.add_files(files, on_added=show)
     print(f"{len(library.documents)} documents in {args.library}")
     return 1 if failed else 0
 

@@ -25,7 +25,7 @@ from .embedding import EmbeddingModel
 from .generation import Generation, GenerationModel, Sampling, generate
 from .keyword import KeywordIndex, terms
 from .prompting import build_prompt
-from .protocols import Store, VectorIndex
+from .protocols import Store, Vector, VectorIndex
 from .retrieval import reciprocal_rank_fusion
 
 FORMAT_VERSION = 1
@@ -113,6 +113,7 @@ class Library:
         self.page_starts: dict[str, list[tuple[int, int]]] = {}  # doc id -> (position, page) where pages begin
         self.chunks: dict[int, ChunkRecord] = {}
         self.state, self.next_label = 0, 0
+        self._query: tuple[str, Vector] | None = None
         self._open()
 
     # --- persistence ----------------------------------------------------------------------------
@@ -214,12 +215,15 @@ class Library:
         return Added(name, True, "", doc_id, len(chunks))
 
     def add_files(self, files: list[tuple[str, bytes]],
-                  progress: Callable[[str, str, int, int], None] | None = None) -> list[Added]:
+                  progress: Callable[[str, str, int, int], None] | None = None,
+                  on_added: Callable[[Added], None] | None = None) -> list[Added]:
         """Add a batch; each file succeeds or fails on its own, and the index is saved once at the end."""
         results = []
         for name, data in files:
             report = (lambda step, done, total, name=name: progress(name, step, done, total)) if progress else None
             results.append(self.add(name, data, report))
+            if on_added:
+                on_added(results[-1])
         self.index.save(str(self.state))
         return results
 
@@ -259,11 +263,17 @@ class Library:
 
     # --- retrieval ------------------------------------------------------------------------------
 
+    def query_vector(self, question: str) -> Vector:
+        """The question's embedding, kept for the next call: search and answer both need it."""
+        if self._query is None or self._query[0] != question:
+            self._query = (question, self.embedding.embed([question])[0])
+        return self._query[1]
+
     def rankings(self, question: str, depth: int | None = None) -> dict[str, list[int]]:
         """Chunk labels best first, by keyword, by meaning, and fused."""
         depth = depth or self.settings.depth
         keyword = [int(label) for label, _ in self.keyword.search(question, depth)]
-        vector = [label for label, _ in self.index.search(self.embedding.embed([question])[0], depth)]
+        vector = [label for label, _ in self.index.search(self.query_vector(question), depth)]
         hybrid = [int(label) for label, _ in reciprocal_rank_fusion([[str(x) for x in keyword],
                                                                      [str(x) for x in vector]])]
         return {"keyword": keyword, "vector": vector, "hybrid": hybrid[:depth]}
@@ -292,8 +302,8 @@ class Library:
         emit("sources", hits)
         passages = [Passage(h.number, h.doc_id, h.start, h.text) for h in hits]
         spans = [span for p in passages for span in p.spans(lambda at, d=p.doc_id: self.page_at(d, at))]
-        vectors = self.embedding.embed([question] + [s.text for s in spans])
-        extractive = extractive_answer(question, vectors[0], spans, vectors[1:])
+        vectors = self.embedding.embed([s.text for s in spans])
+        extractive = extractive_answer(question, self.query_vector(question), spans, vectors)
         emit("extractive", extractive)
         generated = Generation("", finish="none")
         if self.generation and hits:
@@ -302,10 +312,10 @@ class Library:
             generated = generate(self.generation, prompt.ids, self.settings.sampling,
                                  lambda text: emit("token", text), cancelled)
             offered = {s.number for s in prompt.sources}
-            usable = [(s, v) for s, v in zip(spans, vectors[1:]) if s.source in offered]
+            usable = [(s, v) for s, v in zip(spans, vectors) if s.source in offered]
             spans, span_vectors = [s for s, _ in usable], [v for _, v in usable]
         else:
-            span_vectors = vectors[1:]
+            span_vectors = vectors
         attribution = attribute(generated.text, spans, self.embedding.embed, span_vectors)
         answer = Answer(question, attribution.text(), generated.text, attribution, extractive, hits,
                         generated.finish, len(generated.ids), time.monotonic() - started)

@@ -88,7 +88,7 @@ class DocumentBuilder:
         """The Document; without a `title`, its first heading (or first block) stands in."""
         text = "".join(self.parts)
         if not text.strip():
-            raise DocumentError(self.name, "no text found (the file is empty)")
+            raise DocumentError(self.name, "no text found (the document is empty)")
         if not title.strip():
             first = next((b for b in self.blocks if b.kind == "heading"), self.blocks[0])
             title = text[first.start : first.end]

@@ -14,6 +14,8 @@ from pypdf.errors import DependencyError, PyPdfError
 from . import Document, DocumentBuilder, DocumentError, Limits, describe
 
 SENTENCE_END = tuple(".!?:;\"')”’。！？")
+# Dot leaders of tables of contents (". . . . . 12"): noise for search and for reading.
+_LEADER = re.compile(r"(?:\s*\.){4,}\s*")
 
 
 @contextmanager
@@ -51,7 +53,7 @@ def paragraphs(page_text: str) -> list[str]:
                 out.append(current)
                 current = ""
         out.append(current)
-    return [p for p in out if p]
+    return [_LEADER.sub(" … ", p).strip() for p in out if p]
 
 
 def parse(name: str, data: bytes, limits: Limits) -> Document:
