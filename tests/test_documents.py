@@ -427,3 +427,8 @@ def test_only_document_errors_escape_for_random_and_mutated_input():
 def test_pdf_table_of_contents_dot_leaders_are_dropped():
     doc = read("toc.pdf", make_pdf([["Contents", "1 Introduction . . . . . . . . . . 3", "2 Usage.......... 5"]]))
     assert doc.text == "Contents 1 Introduction … 3 2 Usage … 5"
+
+
+def test_regression_korean_with_syllables_only_cp949_has_is_not_garbled():
+    text = "똠방각하 펲시콜라 어릨 탸콰긐 뎌응 흐흐흐 납!! 서울뤄 뎐학 와쒀훀"  # outside EUC-KR's 2,350
+    assert read("k.txt", text.encode("cp949")).text == text

@@ -40,7 +40,9 @@ HANGUL = ("이다는의에하고을를가지기서한으로사리도자어나대
 CJK_MARKS = "".join(map(chr, range(0x3000, 0x3040))) + "".join(map(chr, range(0xFF01, 0xFF61)))
 KANA = "".join(map(chr, range(0x3041, 0x3100)))
 CHINESE, JAPANESE, KOREAN = (frozenset(s + CJK_MARKS) for s in (HANZI, KANA + KANJI, HANGUL))
-CANDIDATES = {"gb18030": CHINESE, "big5": CHINESE, "shift_jis": JAPANESE, "euc_jp": JAPANESE, "euc_kr": KOREAN}
+# Standard names first; the Windows supersets (cp949, cp932, cp950) win only where they decode more.
+CANDIDATES = {"gb18030": CHINESE, "big5": CHINESE, "shift_jis": JAPANESE, "euc_jp": JAPANESE, "euc_kr": KOREAN,
+              "cp949": KOREAN, "cp932": JAPANESE, "cp950": CHINESE}
 SAMPLE = 1 << 16  # bytes scored per candidate: enough to decide, cheap for big files
 
 
@@ -62,7 +64,9 @@ def _decode(data: bytes, declared: str | None) -> str:
             pass
     scores = {enc: _plausibility(enc, data[:SAMPLE], common) for enc, common in CANDIDATES.items()}
     best = max(scores, key=scores.get)
-    if scores[best] >= 0.3:
+    runner_up = max((v for k, v in scores.items() if CANDIDATES[k] is not CANDIDATES[best]), default=-1.0)
+    # Common characters, or an unusual text that only one language's encodings can read at all.
+    if scores[best] >= 0.3 or (scores[best] >= 0.1 and scores[best] - runner_up >= 0.2):
         return data.decode(best, "replace")
     try:
         return data.decode("cp1252")
