@@ -136,7 +136,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 print(f"  {n}/{total} questions", file=sys.stderr, flush=True)
 
         report = evaluate(library, questions, generate=not args.no_generate, progress=progress)
-    print(report.to_json())
+    print(report.table())
     if args.out:
         args.out.write_text(report.to_json() + "\n")
     return 0
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("file")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--no-generate", action="store_true", help="retrieval and extractive answers only")
-    p.add_argument("--out", type=Path, help="also write the report (JSON) here")
+    p.add_argument("--out", type=Path, help="also write the report as JSON here")
     p.set_defaults(run=cmd_eval)
     args = parser.parse_args(argv)
     try:

@@ -61,6 +61,22 @@ class Report:
     retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
     answers: dict[str, float] = field(default_factory=dict)
 
+    def table(self) -> str:
+        """The report as Markdown tables, as docs/quality.md shows it."""
+        lines = [f"{self.questions} questions", "", "| retrieval | recall@1 | recall@5 | recall@10 | MRR |",
+                 "|---|---|---|---|---|"]
+        for kind, m in self.retrieval.items():
+            lines.append(f"| {kind} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | {m['mrr']:.3f} |")
+        a = self.answers
+        lines += ["", "| answer | contains gold | token F1 | exact match |", "|---|---|---|---|",
+                  f"| extractive | {a['extractive_contains']:.3f} | {a['extractive_f1']:.3f} | {a['extractive_em']:.3f} |"]
+        if "contains" in a:
+            lines += [f"| generated | {a['contains']:.3f} | {a['f1']:.3f} | {a['em']:.3f} |", "",
+                      f"citation precision {a['citation_precision']:.3f}, coverage {a['citation_coverage']:.3f}; "
+                      f"{a['new_tokens']:.1f} new tokens per answer, {a['hit_limit']:.1%} hit the token limit, "
+                      f"{a['seconds']:.1f} s per question"]
+        return "\n".join(lines)
+
     def to_json(self) -> str:
         return json.dumps({"questions": self.questions, "retrieval": self.retrieval, "answers": self.answers},
                           indent=2)
