@@ -54,9 +54,10 @@ def main() -> int:
     sub.add_parser("site", help="build dist/")
     serve = sub.add_parser("serve", help="build, then serve dist/ on localhost")
     serve.add_argument("--port", type=int, default=8000)
-    test = sub.add_parser("test", help="run every test (extra arguments go to pytest)")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
+    sub.add_parser("test", help="run every test (extra arguments, such as -x or -k NAME, go to pytest)")
+    args, extra = parser.parse_known_args()
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
     ensure_venv()
     from quire_build import BuildError
@@ -86,7 +87,7 @@ def main() -> int:
             ensure_chromium()
             ensure_node_modules()
             build_models()
-            return subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT)
+            return subprocess.call([sys.executable, "-m", "pytest", *extra], cwd=ROOT)
     except BuildError as e:
         print(f"build failed: {e}", file=sys.stderr)
         return 1
