@@ -13,7 +13,8 @@ DOC = ("Marie Curie was born in Warsaw in 1867. She studied physics in Paris. "
 def embedding(built_models, registry):
     from quire.backends.cpython import OnnxEmbedder
     folder = built_models["all-minilm-l6-v2"]
-    return EmbeddingModel.from_record(registry["all-minilm-l6-v2"], Tokenizer.from_file(folder / "tokenizer.json"),
+    record = registry["all-minilm-l6-v2"]
+    return EmbeddingModel.from_facts(record.id, record.facts, Tokenizer.from_file(folder / "tokenizer.json"),
                                       OnnxEmbedder(folder))
 
 

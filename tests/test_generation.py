@@ -15,7 +15,8 @@ def smol(built_models, registry):
 
 def scripted(smol, script: str, context: int = 2048) -> GenerationModel:
     record, tok, _ = smol
-    return GenerationModel.from_record(record, tok, ScriptedGenerator(tok, script, tok.token_id("<|im_end|>"), context))
+    generator = ScriptedGenerator(tok, script, tok.token_id("<|im_end|>"), context)
+    return GenerationModel.from_facts(record.id, record.facts, tok, generator)
 
 
 def test_stops_at_the_end_token_and_streams_everything(smol):
@@ -71,7 +72,7 @@ def test_greedy_with_the_real_model_matches_plain_argmax(smol):
     from quire.backends.cpython import OnnxGenerator
     record, tok, folder = smol
     generator = OnnxGenerator(folder)
-    model = GenerationModel.from_record(record, tok, generator)
+    model = GenerationModel.from_facts(record.id, record.facts, tok, generator)
     prompt = tok.encode(model.chat.render([{"role": "user", "content": "What is the capital of France?"}]),
                         add_special_tokens=False)
     out = generate(model, prompt, Sampling(max_new_tokens=24))

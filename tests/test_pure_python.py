@@ -74,7 +74,8 @@ emb_tok = Tokenizer.from_file({models["all-minilm-l6-v2"]!r} + "/tokenizer.json"
 gen_tok = Tokenizer.from_file({models["smollm2-135m-instruct"]!r} + "/tokenizer.json")
 embedding = EmbeddingModel("hash", HashEmbedder(emb_tok), emb_tok, 64)
 generator = ScriptedGenerator(gen_tok, "Bottles rest in the cellar until spring [2].", gen_tok.token_id("<|im_end|>"))
-generation = GenerationModel.from_record(registry["smollm2-135m-instruct"], gen_tok, generator)
+smol = registry["smollm2-135m-instruct"]
+generation = GenerationModel.from_facts(smol.id, smol.facts, gen_tok, generator)
 library = Library(MemoryStore(), ExactIndex(), embedding, generation)
 results = library.add_files([
     ("a.md", b"# Cellar\\n\\nBottles rest in the cellar until spring."),

@@ -30,13 +30,13 @@ def open_library(directory: Path, models: Path, generate: bool = True, threads: 
         raise LibraryError(f"models not built: {', '.join(missing)} (run: python3 build.py models)")
     emb = records["embedding"]
     folder = models / emb.id
-    embedding = EmbeddingModel.from_record(emb, Tokenizer.from_file(folder / "tokenizer.json"),
+    embedding = EmbeddingModel.from_facts(emb.id, emb.facts, Tokenizer.from_file(folder / "tokenizer.json"),
                                            OnnxEmbedder(folder, emb.variant().file, threads))
     generation = None
     if generate:
         gen = records["generation"]
         folder = models / gen.id
-        generation = GenerationModel.from_record(gen, Tokenizer.from_file(folder / "tokenizer.json"),
+        generation = GenerationModel.from_facts(gen.id, gen.facts, Tokenizer.from_file(folder / "tokenizer.json"),
                                                  OnnxGenerator(folder, gen.variant().file, threads))
     directory.mkdir(parents=True, exist_ok=True)
     return Library(FileStore(directory / "store"), HnswIndex(emb.facts["dims"], directory / "vectors.hnsw"),

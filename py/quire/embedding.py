@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .protocols import Embedder, Vector
-from .registry import ModelRecord
 from .tokenizers import Tokenizer
 
 
@@ -19,8 +18,9 @@ class EmbeddingModel:
     batch_size: int = 32
 
     @classmethod
-    def from_record(cls, record: ModelRecord, tokenizer: Tokenizer, embedder: Embedder) -> EmbeddingModel:
-        return cls(record.id, embedder, tokenizer, record.facts["dims"])
+    def from_facts(cls, model_id: str, facts: dict, tokenizer: Tokenizer, embedder: Embedder) -> EmbeddingModel:
+        """From a registry record's id and facts (a ModelRecord in CPython, registry.json in the browser)."""
+        return cls(model_id, embedder, tokenizer, facts["dims"])
 
     def embed(self, texts: list[str], progress: Callable[[int, int], None] | None = None) -> list[Vector]:
         """One normalised vector per text, in order.

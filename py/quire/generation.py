@@ -15,7 +15,6 @@ from typing import Callable
 
 from .prompting import ChatFormat
 from .protocols import Generator
-from .registry import ModelRecord
 from .tokenizers import Tokenizer
 
 CANDIDATES = 64  # top tokens per step the backend returns; penalties and sampling choose among them
@@ -30,11 +29,11 @@ class GenerationModel:
     stop_ids: set[int]  # the model's end-of-turn and end-of-text tokens
 
     @classmethod
-    def from_record(cls, record: ModelRecord, tokenizer: Tokenizer, generator: Generator) -> GenerationModel:
-        facts = record.facts
+    def from_facts(cls, model_id: str, facts: dict, tokenizer: Tokenizer, generator: Generator) -> GenerationModel:
+        """From a registry record's id and facts (a ModelRecord in CPython, registry.json in the browser)."""
         chat = ChatFormat(facts["chat_template"], tokenizer, facts.get("bos", ""), facts.get("eos", ""))
         stop_ids = {tokenizer.token_id(t) for t in facts["stop_tokens"]}
-        return cls(record.id, generator, tokenizer, chat, stop_ids)
+        return cls(model_id, generator, tokenizer, chat, stop_ids)
 
 
 @dataclass(frozen=True)

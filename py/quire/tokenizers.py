@@ -94,7 +94,12 @@ class Tokenizer:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Tokenizer:
-        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Tokenizer:
+        """From the text of a tokenizer.json (the browser fetches it; there is no file to open)."""
+        spec = json.loads(text)
         kind = spec["model"]["type"]
         if kind == "WordPiece":
             return WordPieceTokenizer(spec)
