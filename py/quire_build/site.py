@@ -1,33 +1,478 @@
-"""`build.py site`: assemble dist/, the static site.
+"""`build.py site`: assemble dist/, the static site of the browser app.
 
-Until the browser app lands (issue 4) the site is a page that lists the verified default models.
+    dist/                   web/* as it is: index.html, app.js, worker.js, sw.js...
+    dist/pyodide/           Pyodide's core from npm (its packages are NOT shipped: see wheels/)
+    dist/wheels/            quire and its pure-Python dependencies, and a pyodide-lock.json that
+                            lists only them, so `loadPackage(["quire"])` never looks for a CDN
+    dist/ort/               onnxruntime-web: the WASM build and the WebGPU (asyncify) build
+    dist/hnswlib/           hnswlib-wasm
+    dist/models/<id>/       each default model: configs, tokenizer, LICENSE, NOTICE.md,
+                            verification.json and the default variant's .onnx only
+    dist/models/registry.json   the default records, for the page and the worker (see `_registry`)
+    dist/precache.json      every file with its size and sha256, and a `version` (a hash of that
+                            list), for the service worker; written last
+    dist/sw-version.js      `self.QUIRE_VERSION = "<version>"`, which web/sw.js imports, so any
+                            change to the site changes the service worker's bytes and updates it
+
+Big files are hard links into node_modules and the model cache (copies across filesystems) and a
+rebuild only writes what changed; wheels are cached under ~/.cache/quire/wheels and file hashes
+in ~/.cache/quire/site-hashes.json, so a second `build.py site` takes seconds.
 """
 
 from __future__ import annotations
 
-import html
+import hashlib
 import json
+import os
+import re
 import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from email.parser import HeaderParser
 from pathlib import Path
 
-from . import ROOT
-from .models import build_models
+from . import ROOT, BuildError
+from .cache import cache_root
 
 DIST = ROOT / "dist"
+WEB = ROOT / "web"
+NODE_MODULES = ROOT / "node_modules"
 
 
-def build_site() -> Path:
-    models = build_models()
-    shutil.rmtree(DIST, ignore_errors=True)
-    DIST.mkdir()
-    rows = []
-    for name, folder in models.items():
-        report = json.loads((folder / "verification.json").read_text())
-        sizes = ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in report["sizes"].items() if k.endswith(".onnx"))
-        rows.append(f"<li><b>{html.escape(name)}</b>: {html.escape(sizes)}</li>")
-    (DIST / "index.html").write_text(
-        "<!doctype html><meta charset=utf-8><title>Quire</title>"
-        "<h1>Quire</h1><p>Private document question-answering in your browser. The app is being "
-        "built; these models are converted and verified:</p><ul>" + "".join(rows) + "</ul>\n",
-        encoding="utf-8")
-    return DIST
+@dataclass(frozen=True)
+class Pin:
+    version: str
+    sha256: str  # of the file PyPI serves
+    from_sdist: bool = False  # PyPI has only compiled wheels: make a pure one from the source
+
+
+# The wheels Pyodide installs beside quire. quire's own requirements are its `dependencies` in
+# pyproject.toml; the build checks that these pins satisfy every requirement (quire's and theirs)
+# in Pyodide's environment, so a bump there without one here fails loudly.
+BROWSER_WHEELS = {
+    "pypdf": Pin("7.1.1", "04c5680d4b4cfa04ab505b09393fc949860c34a4dad6565284d11a2f5c3ce8b1"),
+    "jinja2": Pin("3.1.6", "85ece4451f492d0c13c5dd7c13a64681a86afae63a5f347908daf103ce6d2f67"),
+    # MarkupSafe's C speedups are optional: its setup.py falls back to pure Python when compiling
+    # fails, so CC=false gives a py3-none-any wheel.
+    "markupsafe": Pin("3.0.3", "722695808f4b6457b320fdc131280796bdceb04ab50fe1795cd540799ebe1698", from_sdist=True),
+}
+SOURCE_DATE_EPOCH = "1700000000"  # fixed zip timestamps: the same sources give the same wheel
+
+# npm files by the dist/ folder they go to. Each list is an entry point followed by what it loads
+# at run time; the build checks every later file is named in an earlier one.
+NPM_FILES = {
+    "pyodide": ("pyodide", [("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")]),
+    "ort": ("onnxruntime-web/dist", [
+        ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"),
+        # WebGPU: the asyncify build (the JSEP one is 1.5 MB bigger and no faster here).
+        ("ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm"),
+    ]),
+    # The chunk hnswlib.js imports has a content hash in its name: found by following its imports.
+    "hnswlib": ("hnswlib-wasm/dist", [("hnswlib.js", "*")]),
+}
+RESERVED = {"pyodide", "wheels", "ort", "hnswlib", "models", "precache.json", "sw-version.js"}
+HASH_CACHE_DAYS = 30
+
+
+# ------------------------------------------------------------------------------------------ wheels
+
+def _pip(*args: str | Path, env: dict | None = None, cwd: Path | None = None) -> None:
+    cmd = [sys.executable, "-m", "pip", *map(str, args)]
+    run = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
+    if run.returncode:
+        raise BuildError(f"{' '.join(cmd[2:])} failed:\n{run.stdout[-2000:]}{run.stderr[-3000:]}")
+
+
+def _only(folder: Path, pattern: str) -> Path:
+    found = sorted(folder.glob(pattern))
+    if len(found) != 1:
+        raise BuildError(f"expected one {pattern} in {folder}, found {[p.name for p in found]}")
+    return found[0]
+
+
+def _store(built: Path, slot: Path) -> Path:
+    """Move a finished wheel into its cache slot, atomically (a half-written slot never appears)."""
+    partial = Path(tempfile.mkdtemp(prefix=slot.name + ".", suffix=".partial", dir=slot.parent))
+    shutil.copy2(built, partial / built.name)
+    try:
+        partial.rename(slot)
+    except OSError:  # another build filled the slot meanwhile
+        shutil.rmtree(partial, ignore_errors=True)
+    return _only(slot, "*.whl")
+
+
+def _pypi_wheel(name: str, pin: Pin, cache: Path) -> Path:
+    slot = cache / f"{name}-{pin.version}"
+    if slot.is_dir():
+        return _only(slot, "*.whl")
+    print(f"  wheels: fetching {name}=={pin.version}{' (source)' if pin.from_sdist else ''}", flush=True)
+    with tempfile.TemporaryDirectory(prefix=f"quire-{name}-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "req.txt").write_text(f"{name}=={pin.version} --hash=sha256:{pin.sha256}\n")
+        kind = ["--no-binary", ":all:"] if pin.from_sdist else ["--only-binary", ":all:"]
+        _pip("download", "--no-deps", "--require-hashes", *kind, "-r", tmp / "req.txt", "-d", tmp / "dl")
+        if pin.from_sdist:
+            with tarfile.open(_only(tmp / "dl", "*.tar.gz")) as t:
+                t.extractall(tmp / "src", filter="data")
+            env = dict(os.environ, CC="false", SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH)
+            _pip("wheel", "--no-deps", "--no-build-isolation", "--no-cache-dir", "-w", tmp / "out",
+                 _only(tmp / "src", "*"), env=env)
+            whl = _only(tmp / "out", "*.whl")
+        else:
+            whl = _only(tmp / "dl", "*.whl")
+        if not whl.name.endswith("-py3-none-any.whl"):
+            raise BuildError(f"{whl.name} is not a pure-Python wheel; Pyodide could not install it")
+        cache.mkdir(parents=True, exist_ok=True)
+        return _store(whl, slot)
+
+
+def _quire_sources() -> list[tuple[str, Path]]:
+    pkg = ROOT / "py" / "quire"
+    files = [("pyproject.toml", ROOT / "pyproject.toml"), ("README.md", ROOT / "README.md")]
+    files += [(p.relative_to(ROOT).as_posix(), p) for p in sorted(pkg.rglob("*"))
+              if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
+    return files
+
+
+def _quire_wheel(cache: Path) -> Path:
+    """quire alone (no quire_build), rebuilt whenever its sources or pyproject.toml change.
+
+    pip builds setuptools projects in place (build/, *.egg-info), so it builds from a copy."""
+    sources = _quire_sources()
+    h = hashlib.sha256()
+    for rel, path in sources:
+        h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    slot = cache / f"quire-{h.hexdigest()[:16]}"
+    if slot.is_dir():
+        return _only(slot, "*.whl")
+    print("  wheels: building quire", flush=True)
+    with tempfile.TemporaryDirectory(prefix="quire-wheel-") as tmp:
+        src = Path(tmp) / "src"
+        for rel, path in sources:
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, src / rel)
+        env = dict(os.environ, SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH)
+        _pip("wheel", "--no-deps", "--no-build-isolation", "--no-cache-dir", "-w", Path(tmp) / "out", src, env=env)
+        whl = _only(Path(tmp) / "out", "*.whl")
+        names = zipfile.ZipFile(whl).namelist()
+        if "quire/library.py" not in names or any(n.startswith("quire_build") for n in names):
+            raise BuildError(f"{whl.name} must hold quire and not quire_build: check pyproject.toml")
+        cache.mkdir(parents=True, exist_ok=True)
+        built = _store(whl, slot)
+    for older in cache.glob("quire-*"):  # only the current sources' wheel is worth keeping
+        if older != slot and re.fullmatch(r"quire-[0-9a-f]{16}", older.name):
+            shutil.rmtree(older, ignore_errors=True)
+    return built
+
+
+def _metadata(whl: Path) -> tuple[dict, list[str], list[str]]:
+    """(METADATA headers, Requires-Dist lines, top-level import names) of a wheel."""
+    with zipfile.ZipFile(whl) as z:
+        names = z.namelist()
+        meta_name = next(n for n in names if re.fullmatch(r"[^/]+\.dist-info/METADATA", n))
+        meta = HeaderParser().parsestr(z.read(meta_name).decode("utf-8"))
+    tops = {n.split("/")[0] for n in names}
+    imports = sorted(t.removesuffix(".py") for t in tops
+                     if not t.endswith((".dist-info", ".data")) and (t.endswith(".py") or "." not in t))
+    return meta, meta.get_all("Requires-Dist") or [], imports
+
+
+def _pyodide_environment(info: dict) -> dict:
+    """Marker values inside Pyodide, from its lock file's `info` block."""
+    full = info["python"]
+    return {"python_version": ".".join(full.split(".")[:2]), "python_full_version": full,
+            "sys_platform": "emscripten", "platform_system": "Emscripten", "platform_machine": "wasm32",
+            "os_name": "posix", "implementation_name": "cpython", "platform_python_implementation": "CPython",
+            "extra": ""}
+
+
+def _lock(wheels: list[Path], info: dict) -> dict:
+    """Pyodide's lock format: our wheels only, with real sha256 and resolved dependencies."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    env = _pyodide_environment(info)
+    found = {}
+    for whl in wheels:
+        meta, requires, imports = _metadata(whl)
+        found[canonicalize_name(meta["Name"])] = (whl, meta, requires, imports)
+    packages = {}
+    for key, (whl, meta, requires, imports) in sorted(found.items()):
+        depends = []
+        for line in requires:
+            req = Requirement(line)
+            if req.marker and not req.marker.evaluate(env):
+                continue
+            dep = canonicalize_name(req.name)
+            if dep not in found:
+                raise BuildError(f"{whl.name} needs {line}, which no browser wheel provides: pin it in site.py")
+            have = found[dep][1]["Version"]
+            if not req.specifier.contains(have, prereleases=True):
+                raise BuildError(f"{whl.name} needs {line} but site.py pins {dep} {have}")
+            depends.append(dep)
+        packages[key] = {
+            "name": key, "version": meta["Version"], "file_name": whl.name,  # pyodide.loadedPackages keys
+            "install_dir": "site", "sha256": _sha256_file(whl), "package_type": "package",
+            "imports": imports, "depends": sorted(depends), "unvendored_tests": False,
+        }
+    return {"info": info, "packages": packages}
+
+
+# ------------------------------------------------------------------------------------------ models
+
+def _model_files(rec, folder: Path) -> dict[str, Path]:
+    """The files the browser needs: every listed non-model file, and the default variant's .onnx."""
+    variant = rec.variant().file
+    wanted = [f for f in rec.files if not f.endswith((".onnx", ".onnx_data"))] + ["verification.json", variant]
+    files = {name: folder / name for name in wanted if (folder / name).is_file()}
+    for required in ("config.json", "tokenizer.json", "LICENSE", "NOTICE.md", "verification.json", variant):
+        if required not in files:
+            raise BuildError(f"{rec.id}: {folder / required} is missing; run `build.py models`")
+    return files
+
+
+def _verification_summary(report: dict, variant: str) -> dict:
+    """The measured figures for the shipped variant (the answers and sizes stay in the file)."""
+    def scalars(d: dict) -> dict:
+        return {k: v for k, v in d.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+    out = {k: v for k, v in scalars(report).items() if k != "seconds"}
+    for where in ("variants", "browser"):
+        if variant in report.get(where, {}):
+            out[where.removesuffix("s")] = scalars(report[where][variant])
+    return out
+
+
+def _registry(records: list, files: dict[str, dict[str, Path]]) -> dict:
+    """registry.json: {"defaults": {role: id}, "models": [record...]}, each record with `path` (its
+    folder, relative to the site), `variant` and `file` (the shipped .onnx, in that folder), `files`
+    ({name: bytes}), `facts` (dims/window/pooling/normalize, or context/chat_template/stop_tokens/
+    bos/eos) and `verification` (the build's measured figures for that variant)."""
+    models = []
+    for rec in records:
+        variant = rec.variant()
+        report = json.loads(files[rec.id]["verification.json"].read_text())
+        models.append({
+            "id": rec.id, "name": rec.name, "role": rec.role, "license": rec.license, "notice": rec.notice,
+            "path": f"models/{rec.id}/", "variant": variant.name, "quantization": variant.method,
+            "file": variant.file,
+            "files": {name: path.stat().st_size for name, path in sorted(files[rec.id].items())},
+            "facts": rec.facts, "verification": _verification_summary(report, variant.name),
+        })
+    defaults = {}
+    for m in models:
+        defaults.setdefault(m["role"], m["id"])
+    return {"defaults": defaults, "models": models}
+
+
+# ------------------------------------------------------------------------------------------ npm
+
+_IMPORT = re.compile(r"""(?:\bimport\s*\(\s*|\bfrom\s*|\bimport\s+)["'](\./[^"']+)["']""")
+
+
+def _npm_files(modules: Path) -> dict[str, Path]:
+    plan = {}
+    for dest, (folder, chains) in NPM_FILES.items():
+        base = modules / folder
+        for chain in chains:
+            names = list(chain)
+            if names[-1] == "*":  # follow relative ES module imports from the entry point
+                names, todo = names[:-1], names[:-1]
+                while todo:
+                    for spec in _IMPORT.findall((base / todo.pop()).read_text(errors="replace")):
+                        name = spec.removeprefix("./")
+                        if name not in names:
+                            names.append(name)
+                            todo.append(name)
+            for i, name in enumerate(names):
+                if not (base / name).is_file():
+                    raise BuildError(f"{base / name} is missing: run `npm ci` (package-lock.json pins it)")
+                if i and not any(name in (base / n).read_text(errors="replace") for n in names[:i]
+                                 if not n.endswith((".wasm", ".zip"))):
+                    raise BuildError(f"{folder}: nothing in {names[:i]} loads {name} any more; update NPM_FILES")
+                plan[f"{dest}/{name}"] = base / name
+    return plan
+
+
+# ------------------------------------------------------------------------------------------ files
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class _Hashes:
+    """sha256 by (device, inode, size, mtime): hard links share the cache's entries, so a rebuild
+    hashes only what changed."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.entries = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.entries = {}
+        self.dirty = False
+
+    def __call__(self, file: Path) -> str:
+        st = file.stat()
+        key = f"{st.st_dev}:{st.st_ino}"
+        stamp = [st.st_size, st.st_mtime_ns]
+        hit = self.entries.get(key)
+        if hit and hit[:2] == stamp:
+            if hit[3] < time.time() - 86400:
+                hit[3], self.dirty = time.time(), True
+            return hit[2]
+        digest = _sha256_file(file)
+        self.entries[key] = [*stamp, digest, time.time()]
+        self.dirty = True
+        return digest
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        old = time.time() - HASH_CACHE_DAYS * 86400
+        keep = {k: v for k, v in self.entries.items() if v[3] >= old}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name, dir=self.path.parent)
+        with os.fdopen(fd, "w") as f:
+            json.dump(keep, f)
+        os.replace(tmp, self.path)
+
+
+def _place(src: Path, dst: Path, link: bool) -> bool:
+    """Make `dst` hold `src`'s bytes, skipping it when it already does; True when it wrote."""
+    s = src.stat()
+    try:
+        d = dst.stat()
+        if (d.st_dev, d.st_ino) == (s.st_dev, s.st_ino) or (d.st_size, d.st_mtime_ns) == (s.st_size, s.st_mtime_ns):
+            return False
+    except FileNotFoundError:
+        pass
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    if link:
+        try:
+            os.link(src, tmp)
+        except OSError:  # another filesystem (or no hard links there): copy instead
+            link = False
+    if not link:
+        shutil.copy2(src, tmp)  # keeps the mtime, which the next build compares
+    os.replace(tmp, dst)
+    return True
+
+
+def _write(data: bytes, dst: Path) -> bool:
+    if dst.is_file() and dst.read_bytes() == data:
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".partial")
+    tmp.write_bytes(data)
+    os.replace(tmp, dst)
+    return True
+
+
+def _json(obj) -> bytes:
+    return (json.dumps(obj, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
+
+
+def _web_files(web: Path) -> dict[str, Path]:
+    if not web.is_dir():
+        raise BuildError(f"{web} is missing: the page and its modules live there")
+    plan = {}
+    for path in sorted(web.rglob("*")):
+        rel = path.relative_to(web)
+        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+            if rel.parts[0] in RESERVED:
+                raise BuildError(f"{path}: dist/{rel.parts[0]} is made by the build; rename it")
+            plan[rel.as_posix()] = path
+    return plan
+
+
+def _check_dist(dist: Path, web: Path) -> None:
+    """dist/ gets pruned of anything the build did not write: never let it be a source folder."""
+    d = dist.resolve()
+    for guarded in (ROOT, web, Path.home(), NODE_MODULES, cache_root()):
+        g = guarded.resolve()
+        if d == g or d in g.parents or (guarded is web and g in d.parents):
+            raise BuildError(f"refusing to build the site into {dist}: it would overwrite {guarded}")
+
+
+def _prune(dist: Path, keep: set[str]) -> int:
+    removed = 0
+    for path in sorted(dist.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        rel = path.relative_to(dist).as_posix()
+        if path.is_symlink() or path.is_file():
+            if rel not in keep:
+                path.unlink()
+                removed += 1
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return removed
+
+
+# ------------------------------------------------------------------------------------------ site
+
+def build_site(web: Path = WEB, dist: Path = DIST, models: dict[str, Path] | None = None) -> Path:
+    """Assemble `dist` from `web`, npm packages, the wheels and `models` ({id: folder}, default:
+    the verified default models, built if need be); returns `dist`."""
+    from quire.registry import load_registry
+
+    from .models import REGISTRY, build_models
+    from .toolchain import ensure_node_modules
+
+    t0 = time.time()
+    web, dist = Path(web), Path(dist)
+    _check_dist(dist, web)
+    modules = ensure_node_modules()
+    if models is None:
+        models = build_models()
+    registry = load_registry(REGISTRY)
+    unknown = [m for m in models if m not in registry]
+    if unknown:
+        raise BuildError(f"the site ships registry models only; {', '.join(unknown)} is not in {REGISTRY}")
+    records = [registry[m] for m in models]
+
+    links: dict[str, Path] = {}   # big files from caches: hard-linked
+    copies: dict[str, Path] = {}  # sources people edit: copied, so editing dist/ cannot touch them
+    generated: dict[str, bytes] = {}
+    copies.update(_web_files(web))
+    links.update(_npm_files(modules))
+
+    cache = cache_root() / "wheels"
+    wheels = [_pypi_wheel(name, pin, cache) for name, pin in BROWSER_WHEELS.items()] + [_quire_wheel(cache)]
+    info = json.loads((modules / "pyodide" / "pyodide-lock.json").read_text())["info"]
+    links.update({f"wheels/{w.name}": w for w in wheels})
+    generated["wheels/pyodide-lock.json"] = _json(_lock(wheels, info))
+
+    model_files = {rec.id: _model_files(rec, Path(models[rec.id])) for rec in records}
+    for rec in records:
+        links.update({f"models/{rec.id}/{name}": path for name, path in model_files[rec.id].items()})
+    generated["models/registry.json"] = _json(_registry(records, model_files))
+
+    dist.mkdir(parents=True, exist_ok=True)
+    written = sum(_place(src, dist / rel, link=True) for rel, src in links.items())
+    written += sum(_place(src, dist / rel, link=False) for rel, src in copies.items())
+    written += sum(_write(data, dist / rel) for rel, data in generated.items())
+    everything = {*links, *copies, *generated}
+    removed = _prune(dist, everything | {"precache.json", "sw-version.js"})
+
+    hashes = _Hashes(cache_root() / "site-hashes.json")
+    entries = [{"url": rel, "size": (dist / rel).stat().st_size, "sha256": hashes(dist / rel)}
+               for rel in sorted(everything)]
+    hashes.save()
+    version = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:16]
+    written += _write(f'self.QUIRE_VERSION = "{version}";\n'.encode(), dist / "sw-version.js")
+    written += _write(_json({"version": version, "files": entries}), dist / "precache.json")
+
+    total = sum(e["size"] for e in entries)
+    print(f"site: {dist} holds {len(entries) + 2} files, {total / 1e6:.1f} MB "
+          f"({written} written, {removed} removed) in {time.time() - t0:.1f} s", flush=True)
+    return dist
