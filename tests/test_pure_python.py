@@ -24,7 +24,7 @@ sys.meta_path.insert(0, Block())
 
 CORE = ["quire", "quire.registry", "quire.tokenizers", "quire.documents", "quire.chunking", "quire.embedding",
         "quire.keyword", "quire.retrieval", "quire.prompting", "quire.generation", "quire.citations",
-        "quire.library", "quire.evaluation", "quire.protocols"]
+        "quire.library", "quire.evaluation", "quire.protocols", "quire.backends.browser", "quire.worker"]
 TESTS = str(Path(__file__).parent)
 
 

@@ -1,0 +1,83 @@
+"""The Python half of web/worker.js: the library on the browser backends, one method per request.
+
+worker.js loads the runtimes and models, then creates a `Session` and calls its methods (through
+`callPromising`, so the backends can wait on JavaScript promises). Results go back as JSON strings
+through `post(kind, json)`; the worker relays them to the page unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any, Callable
+
+from .backends.browser import BrowserEmbedder, BrowserGenerator, BrowserIndex, BrowserStore
+from .embedding import EmbeddingModel
+from .generation import GenerationModel
+from .library import Library
+from .tokenizers import Tokenizer
+
+Post = Callable[[str, str], None]
+
+
+def _json(payload: Any) -> str:
+    if isinstance(payload, list):
+        return json.dumps([asdict(p) if hasattr(p, "__dataclass_fields__") else p for p in payload])
+    if hasattr(payload, "__dataclass_fields__"):
+        return json.dumps(asdict(payload))
+    return json.dumps(payload)
+
+
+class Session:
+    def __init__(self, registry_json: str, tokenizers_json: str, js: Any):
+        """`tokenizers_json`: model id -> tokenizer.json text; `js`: the worker's store, index, embedder, generator."""
+        records = {r["id"]: r for r in json.loads(registry_json)["models"]}
+        tokenizers = json.loads(tokenizers_json)
+        emb = next(r for r in records.values() if r["role"] == "embedding")
+        gen = next(r for r in records.values() if r["role"] == "generation")
+        emb_tok, gen_tok = Tokenizer.from_json(tokenizers[emb["id"]]), Tokenizer.from_json(tokenizers[gen["id"]])
+        embedding = EmbeddingModel.from_facts(emb["id"], emb["facts"], emb_tok,
+                                              BrowserEmbedder(js.embedder, emb["facts"]["dims"]))
+        generation = GenerationModel.from_facts(gen["id"], gen["facts"], gen_tok,
+                                                BrowserGenerator(js.generator, gen["facts"]["context"]))
+        self.library = Library(BrowserStore(js.store), BrowserIndex(js.index), embedding, generation)
+
+    def documents(self) -> str:
+        return json.dumps(sorted(self.library.documents.values(), key=lambda d: d["added"]))
+
+    def add(self, files: Any, post: Post) -> None:
+        """`files`: a JS array of {name, bytes: Uint8Array}. Posts progress, then each file's outcome."""
+        batch = [(f.name, f.bytes.to_bytes()) for f in files]
+        self.library.add_files(
+            batch,
+            progress=lambda name, step, done, total: post("file", json.dumps(
+                {"name": name, "step": step, "done": done, "total": total})),
+            on_added=lambda result: post("added", _json(result)))
+        post("library", self.documents())
+
+    def remove(self, doc_id: str, post: Post) -> None:
+        self.library.remove(doc_id)
+        post("library", self.documents())
+
+    def clear(self, post: Post) -> None:
+        self.library.clear()
+        post("library", self.documents())
+
+    def document(self, doc_id: str, post: Post) -> None:
+        doc = self.library.document(doc_id)
+        post("document", json.dumps({"id": doc_id, "name": doc.name, "format": doc.format, "text": doc.text,
+                                     "pages": [[b.start, b.page] for b in doc.blocks if b.page is not None]}))
+
+    def ask(self, question: str, post: Post, cancelled: Callable[[], bool]) -> None:
+        def on_event(kind: str, payload: Any) -> None:
+            if kind == "token":
+                post("token", json.dumps(payload))
+            elif kind == "answer":
+                post("answer", json.dumps({"text": payload.text, "generated": payload.generated,
+                                           "sentences": [asdict(s) for s in payload.attribution.sentences],
+                                           "citations": [asdict(c) for c in payload.citations()],
+                                           "finish": payload.finish, "tokens": payload.tokens,
+                                           "seconds": payload.seconds}))
+            else:
+                post(kind, _json(payload))
+        self.library.ask(question, on_event, lambda: bool(cancelled()))

@@ -1,0 +1,100 @@
+"""The browser app end to end: Debian's Chromium against dist/ as `build.py serve` serves it.
+
+One session walks what a person does: open the page, drop real files of every format (and a bad
+one), ask, open a citation, reload (the library is still there, nothing is embedded again), then
+stop the server and ask again offline. Every request of the session is recorded: none may leave
+the origin.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+
+from quire_build.serve import Background
+from quire_build.site import build_site
+from quire_build.toolchain import chromium
+from samples import make_docx, make_pdf, w_p, word_document
+
+FILES = {
+    "bridges.pdf": make_pdf([
+        ["Old bridges of the northern valley, a survey."],
+        ["The Zorblat bridge was built in 1887 by the engineer Hanna Lindqvist.",
+         "It crosses the Mirren river with three stone arches."],
+    ]),
+    "orchard.md": b"# Orchard\n\nThe orchard grows apples on the north slope.\n\n"
+                  b"## Harvest\n\nHarvest begins in October, when the apples turn red.",
+    "bees.docx": make_docx(word_document(w_p("Bees", "Heading1") + w_p("The beekeeper keeps forty hives by the river."))),
+    "shop.html": b"<html><head><title>Shop</title><script>window.pwned = 1</script></head><body><h1>Farm shop</h1>"
+                 b"<p>The farm shop opens at nine o'clock and closes at five.</p></body></html>",
+    "tea.txt": "The tea room serves café crème and lemon cake.".encode("cp1252"),
+    "scan.pdf": make_pdf([[]]),
+}
+STARTUP = 240_000  # ms: a cold start loads Pyodide and ~200 MB of models on a loaded 2-core machine
+ANSWER = 180_000
+
+
+@pytest.fixture(scope="module")
+def dist():
+    return build_site()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question", question)
+    page.click("#ask")
+    page.wait_for_selector("#stop", state="hidden", timeout=ANSWER)
+
+
+def test_add_ask_cite_reload_and_work_offline(dist, tmp_path):
+    for name, data in FILES.items():
+        (tmp_path / name).write_bytes(data)
+    requests: list[str] = []
+    with chromium() as browser:
+        browser.on("request", lambda request: requests.append(request.url))
+        server = Background({"/": dist})
+        url = server.__enter__()
+        page = browser.new_page()
+        page.goto(url + "/")
+        # Usable at once: the drop zone is there while the runtimes load.
+        assert page.is_visible("#dropzone")
+        page.wait_for_selector("body.ready", timeout=STARTUP)
+        assert "on this device" in page.text_content("#engine")
+
+        page.set_input_files("#picker", [str(tmp_path / name) for name in FILES])
+        page.wait_for_function("document.querySelectorAll('#ingest li.ok, #ingest li.failed').length === 6",
+                               timeout=ANSWER)
+        failed = page.text_content("#ingest li.failed")
+        assert "scan.pdf" in failed and "no text layer" in failed
+        assert page.locator("#documents li").count() == 5
+        assert page.evaluate("window.pwned") is None, "document content never runs"
+
+        ask(page, "Who built the Zorblat bridge?")
+        assert "Zorblat" in page.text_content("#extractive")
+        assert "bridges.pdf, page 2" in page.text_content("#extractive-source")
+        assert "bridges.pdf" in page.text_content("#sources")
+        assert "Lindqvist" in page.text_content("#answer")
+        page.click("#answer button.cite")
+        page.wait_for_selector("#viewer:not([hidden]) mark")
+        assert "Hanna Lindqvist" in page.text_content("#viewer mark")
+        assert page.text_content("#viewer-title") == "bridges.pdf, page 2"
+
+        # After a reload the library is there and answers come without embedding anything again.
+        page.reload()
+        page.wait_for_selector("body.ready", timeout=STARTUP)
+        page.wait_for_function("document.querySelectorAll('#documents li').length === 5")
+        ask(page, "When does the farm shop open?")
+        assert "shop.html" in page.text_content("#sources")
+        assert page.locator("#ingest li").count() == 0
+
+        # Offline: the server is gone; the service worker serves everything.
+        server.__exit__(None, None, None)
+        page.reload()
+        page.wait_for_selector("body.ready", timeout=STARTUP)
+        ask(page, "How many hives does the beekeeper keep?")
+        assert "bees.docx" in page.text_content("#sources")
+        assert "forty" in page.text_content("#extractive")
+
+    origin = urlparse(url).netloc
+    strays = [r for r in requests if urlparse(r).scheme in ("http", "https") and urlparse(r).netloc != origin]
+    assert not strays, strays

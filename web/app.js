@@ -1,0 +1,235 @@
+// The page: draws the library, the question and the answer, and forwards what the person does to the
+// worker. Document text is only ever set as textContent: nothing from a file becomes markup.
+const $ = (id) => document.getElementById(id);
+const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+const send = (type, data = {}) => worker.postMessage({ type, ...data });
+
+const state = { ready: false, asking: false, answer: null, documents: [], pendingView: null };
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("./sw.js").catch((error) => console.warn("service worker:", error));
+  // On a host that cannot send COOP/COEP, the service worker adds them: reload once it controls the page.
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (!self.crossOriginIsolated && !sessionStorage.getItem("quire-isolating")) {
+      sessionStorage.setItem("quire-isolating", "1");
+      location.reload();
+    }
+  });
+}
+
+function element(tag, props = {}, children = []) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+function where(name, page) {
+  return page ? `${name}, page ${page}` : name;
+}
+
+function megabytes(bytes) {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+// --- start-up progress ------------------------------------------------------------------------
+
+const steps = new Map();
+
+function showStatus({ step, done, total, unit }) {
+  let row = steps.get(step);
+  if (!row) {
+    row = { label: element("span"), bar: element("progress", { max: 1, value: 0 }) };
+    $("steps").append(element("li", {}, [row.label, row.bar]));
+    steps.set(step, row);
+  }
+  const amount = unit === "bytes" ? ` ${megabytes(done)}${total ? ` of ${megabytes(total)}` : ""}` : "";
+  row.label.textContent = `${step}${amount}`;
+  row.bar.max = total || 1;
+  row.bar.value = total ? done : 0;
+  if (total && done >= total) row.bar.closest("li").classList.add("done");
+}
+
+// --- library ----------------------------------------------------------------------------------
+
+const ingestRows = new Map();
+
+function ingestRow(name) {
+  if (!ingestRows.has(name)) {
+    const row = element("li", { className: "ingest" }, [element("span", { className: "name", textContent: name }),
+      element("span", { className: "what", textContent: "waiting" }), element("progress", { max: 1, value: 0 })]);
+    $("ingest").append(row);
+    ingestRows.set(name, row);
+  }
+  return ingestRows.get(name);
+}
+
+function showFileProgress({ name, step, done, total }) {
+  const row = ingestRow(name);
+  row.querySelector(".what").textContent = step;
+  const bar = row.querySelector("progress");
+  bar.max = total || 1;
+  bar.value = done;
+}
+
+function showAdded(result) {
+  const row = ingestRow(result.name);
+  row.querySelector("progress").remove();
+  row.classList.add(result.ok ? "ok" : "failed");
+  row.querySelector(".what").textContent = result.ok
+    ? `added${result.reason ? ` (${result.reason})` : ""}, ${result.chunks} passages`
+    : `not added: ${result.reason}`;
+  ingestRows.delete(result.name);
+}
+
+function showLibrary(documents) {
+  state.documents = documents;
+  $("documents").replaceChildren(...documents.map((doc) => {
+    const pages = doc.pages ? `, ${doc.pages} pages` : "";
+    const remove = element("button", { type: "button", className: "quiet", textContent: "Remove",
+      title: `Remove ${doc.name}` });
+    remove.addEventListener("click", () => send("remove", { docId: doc.id }));
+    return element("li", { className: "document" }, [
+      element("span", { className: "name", textContent: doc.name, title: doc.title || doc.name }),
+      element("span", { className: "muted", textContent: `${doc.format}${pages}, ${doc.chunks} passages` }), remove]);
+  }));
+  $("empty-library").hidden = documents.length > 0;
+  $("clear").hidden = documents.length === 0;
+}
+
+async function addFiles(fileList) {
+  const files = [];
+  for (const file of fileList) {
+    ingestRow(file.name);
+    files.push({ name: file.name, bytes: await file.arrayBuffer() });
+  }
+  if (files.length) worker.postMessage({ type: "add", files }, files.map((f) => f.bytes));
+}
+
+// --- questions and answers --------------------------------------------------------------------
+
+function setAsking(asking) {
+  state.asking = asking;
+  $("ask").hidden = asking;
+  $("stop").hidden = !asking;
+}
+
+function notice(text) {
+  $("notice").textContent = text;
+  $("notice").hidden = !text;
+}
+
+function openSpan(span) {
+  state.pendingView = span;
+  send("document", { docId: span.doc_id });
+}
+
+function showSources(hits) {
+  $("result").hidden = false;
+  $("sources").replaceChildren(...hits.map((hit) => {
+    const open = element("button", { type: "button", className: "link", textContent: where(hit.name, hit.page) });
+    open.addEventListener("click", () => openSpan(hit));
+    const heading = hit.heading.length ? element("span", { className: "muted", textContent: ` · ${hit.heading.join(" › ")}` }) : "";
+    return element("li", {}, [open, heading, element("p", { className: "snippet", textContent: hit.text })]);
+  }));
+}
+
+function showExtractive(span) {
+  $("extractive-card").hidden = !span;
+  if (!span) return;
+  const name = state.documents.find((d) => d.id === span.doc_id)?.name || "source";
+  $("extractive").textContent = span.text;
+  $("extractive-source").textContent = where(name, span.page);
+  $("extractive-source").onclick = () => openSpan(span);
+}
+
+function showAnswer(answer) {
+  const parts = [];
+  for (const sentence of answer.sentences) {
+    parts.push(document.createTextNode(`${sentence.text} `));
+    for (const n of sentence.citations) {
+      const marker = element("button", { type: "button", className: "cite", textContent: `[${n}]` });
+      const span = answer.citations[n - 1];
+      marker.title = span.text;
+      marker.addEventListener("click", () => openSpan(span));
+      parts.push(marker, document.createTextNode(" "));
+    }
+  }
+  $("answer").replaceChildren(...(parts.length ? parts : [document.createTextNode("(no answer)")]));
+  const stopped = { cancelled: "stopped", length: "cut at the length limit" }[answer.finish];
+  const unchecked = answer.sentences.filter((s) => !s.citations.length).length;
+  $("answer-meta").textContent = [
+    stopped, `${answer.tokens} tokens in ${answer.seconds.toFixed(1)} s`,
+    unchecked ? `${unchecked} sentence${unchecked > 1 ? "s" : ""} without a supporting passage` : "",
+  ].filter(Boolean).join(" · ");
+}
+
+function showDocument(doc) {
+  const span = state.pendingView;
+  if (!span || span.doc_id !== doc.id) return;
+  const context = 1200;
+  const from = Math.max(0, span.start - context);
+  const to = Math.min(doc.text.length, span.end + context);
+  const mark = element("mark", { textContent: doc.text.slice(span.start, span.end) });
+  $("viewer-text").replaceChildren(
+    document.createTextNode((from > 0 ? "…" : "") + doc.text.slice(from, span.start)), mark,
+    document.createTextNode(doc.text.slice(span.end, to) + (to < doc.text.length ? "…" : "")));
+  $("viewer-title").textContent = where(doc.name, span.page);
+  $("viewer").hidden = false;
+  mark.scrollIntoView({ block: "center" });
+}
+
+// --- wiring -----------------------------------------------------------------------------------
+
+worker.onmessage = ({ data }) => {
+  const payload = data.json !== undefined ? JSON.parse(data.json) : data;
+  switch (data.type) {
+    case "status": return showStatus(data);
+    case "ready":
+      state.ready = true;
+      $("startup").hidden = true;
+      $("engine").textContent = `${data.backend === "webgpu" ? "WebGPU" : "WASM"}` +
+        `${data.backend === "wasm" ? `, ${data.threads} thread${data.threads > 1 ? "s" : ""}` : ""} · on this device`;
+      document.body.classList.add("ready");
+      return;
+    case "fatal": return notice(`Quire could not start: ${data.message}`);
+    case "library": return showLibrary(payload);
+    case "file": return showFileProgress(payload);
+    case "added": return showAdded(payload);
+    case "sources": return showSources(payload);
+    case "extractive": return showExtractive(payload);
+    case "token": $("answer").append(payload); return;
+    case "answer": setAsking(false); return showAnswer(payload);
+    case "document": return showDocument(payload);
+    case "error":
+      if (data.request === "ask") setAsking(false);
+      return notice(data.message);
+  }
+};
+
+$("picker").addEventListener("change", (event) => addFiles(event.target.files).then(() => (event.target.value = "")));
+$("dropzone").addEventListener("dragover", (event) => {
+  event.preventDefault();
+  $("dropzone").classList.add("over");
+});
+$("dropzone").addEventListener("dragleave", () => $("dropzone").classList.remove("over"));
+$("dropzone").addEventListener("drop", (event) => {
+  event.preventDefault();
+  $("dropzone").classList.remove("over");
+  addFiles(event.dataTransfer.files);
+});
+$("clear").addEventListener("click", () => {
+  if (confirm("Remove every document from this device's library?")) send("clear");
+});
+$("ask-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const question = $("question").value.trim();
+  if (!question || state.asking) return;
+  notice("");
+  $("answer").textContent = "";
+  $("answer-meta").textContent = "";
+  $("extractive-card").hidden = true;
+  setAsking(true);
+  send("ask", { question });
+});
+$("stop").addEventListener("click", () => send("stop"));
+$("close-viewer").addEventListener("click", () => ($("viewer").hidden = true));

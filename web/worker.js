@@ -1,0 +1,160 @@
+// The worker: loads Pyodide, onnxruntime-web, hnswlib-wasm and the models, then hands every request
+// to the Python session (py/quire/worker.py). It moves bytes and reports progress; it decides nothing.
+import { loadPyodide } from "./pyodide/pyodide.mjs";
+import { configureOrt, Embedder, Generator } from "./onnx-bridge.js";
+import { IdbStore, requestPersistence } from "./idb-store.js";
+import { HnswIndex } from "./hnsw-index.js";
+
+const post = (type, data = {}) => self.postMessage({ type, ...data });
+let session = null;
+let cancelRequested = false;
+let queue = Promise.resolve();
+
+// Downloads a file with byte progress; the service worker caches it for the next visit.
+async function download(url, label) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  const total = Number(response.headers.get("Content-Length")) || 0;
+  const reader = response.body.getReader();
+  const parts = [];
+  let done = 0;
+  for (;;) {
+    const { value, done: finished } = await reader.read();
+    if (finished) break;
+    parts.push(value);
+    done += value.length;
+    post("status", { step: label, done, total, unit: "bytes" });
+  }
+  const bytes = new Uint8Array(done);
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  post("status", { step: label, done, total: done, unit: "bytes" });
+  return bytes;
+}
+
+async function step(label, work) {
+  post("status", { step: label, done: 0, total: 1 });
+  const result = await work();
+  post("status", { step: label, done: 1, total: 1 });
+  return result;
+}
+
+// WebGPU only on a real adapter: the software fallback (SwiftShader) is ~90x slower than WASM.
+async function chooseBackend() {
+  const adapter = await navigator.gpu?.requestAdapter?.().catch(() => null);
+  const fallback = adapter && (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter);
+  if (adapter && !fallback) {
+    return { name: "webgpu", ort: await import("./ort/ort.webgpu.min.mjs"), providers: ["webgpu", "wasm"] };
+  }
+  return { name: "wasm", ort: await import("./ort/ort.wasm.min.mjs"), providers: ["wasm"] };
+}
+
+// The Generator protocol's `step`: the decoder runs here, Python gets the top candidates only.
+function generatorBridge(generator) {
+  return {
+    reset: () => generator.reset(),
+    async step(ids, topK, positions) {
+      if (positions !== 1) throw new Error("this generator returns the last position only");
+      const logits = await generator.forward(Array.from(ids));
+      const best = topIndexes(logits, topK);
+      return { ids: Int32Array.from(best), logits: Float32Array.from(best, (i) => logits[i]) };
+    },
+  };
+}
+
+// Indexes of the k largest values, best first: one pass with a small sorted buffer.
+function topIndexes(values, k) {
+  const top = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (top.length === k && v <= values[top[k - 1]]) continue;
+    let at = top.length === k ? k - 1 : top.length;
+    while (at > 0 && values[top[at - 1]] < v) at--;
+    top.splice(at, 0, i);
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
+
+async function boot() {
+  const registry = await (await fetch("./models/registry.json")).text();
+  const models = JSON.parse(registry).models;
+  const embeddingModel = models.find((m) => m.role === "embedding");
+  const generationModel = models.find((m) => m.role === "generation");
+
+  const pyodideReady = step("Python runtime", async () => {
+    const errors = [];
+    // Absolute URLs: Pyodide takes the wheels' base from lockFileURL without resolving it.
+    const pyodide = await loadPyodide({ indexURL: new URL("./pyodide/", import.meta.url).href,
+      lockFileURL: new URL("./wheels/pyodide-lock.json", import.meta.url).href });
+    await pyodide.loadPackage(["quire"], { messageCallback: () => {}, errorCallback: (e) => errors.push(e) });
+    if (!pyodide.loadedPackages.quire) throw new Error(`Python packages failed to load: ${errors.join("; ")}`);
+    return pyodide;
+  });
+  const backend = await chooseBackend();
+  configureOrt(backend.ort, new URL("./ort/", import.meta.url).href);
+  const modelBytes = async (model) => download(`./models/${model.id}/${model.file}`, `${model.name} (${model.role})`);
+  const [embedBytes, generateBytes] = await Promise.all([modelBytes(embeddingModel), modelBytes(generationModel)]);
+  const tokenizers = {};
+  for (const model of [embeddingModel, generationModel]) {
+    tokenizers[model.id] = await (await fetch(`./models/${model.id}/tokenizer.json`)).text();
+  }
+  const config = await (await fetch(`./models/${generationModel.id}/config.json`)).json();
+  const embedder = await step("embedding model", () => Embedder.load(backend.ort, embedBytes, backend.providers));
+  const generator = await step("language model", () => Generator.load(backend.ort, generateBytes, config, backend.providers));
+  const store = await step("library", () => IdbStore.open());
+  const hnswlib = await import("./hnswlib/hnswlib.js");
+  const index = await step("vector index", async () => HnswIndex.load(await hnswlib.loadHnswlib("IDBFS"), embeddingModel.facts.dims));
+  const persisted = await requestPersistence();
+  const pyodide = await pyodideReady;
+
+  const js = { store, index, embedder, generator: generatorBridge(generator) };
+  const { Session } = pyodide.pyimport("quire.worker");
+  session = await Session.callPromising(registry, JSON.stringify(tokenizers), js);
+  const threads = backend.ort.env.wasm.numThreads;
+  post("ready", { backend: backend.name, threads, isolated: self.crossOriginIsolated, persisted });
+  run("documents", (send) => send("library", session.documents()));
+}
+
+// Requests run one at a time: the Python session is not re-entrant (a suspended call would interleave).
+function run(name, work) {
+  queue = queue.then(async () => {
+    const send = (type, json) => post(type, { json });
+    try {
+      await work(send);
+    } catch (error) {
+      post("error", { request: name, message: String(error.message || error) });
+    }
+  });
+}
+
+self.onmessage = ({ data }) => {
+  if (data.type === "stop") {
+    cancelRequested = true; // read by the running question between tokens
+    return;
+  }
+  if (!session) {
+    post("error", { request: data.type, message: "still starting: try again in a moment" });
+    return;
+  }
+  if (data.type === "add") {
+    const files = data.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) }));
+    run("add", (send) => session.add.callPromising(files, send));
+  } else if (data.type === "remove") {
+    run("remove", (send) => session.remove.callPromising(data.docId, send));
+  } else if (data.type === "clear") {
+    run("clear", (send) => session.clear.callPromising(send));
+  } else if (data.type === "document") {
+    run("document", (send) => session.document.callPromising(data.docId, send));
+  } else if (data.type === "ask") {
+    run("ask", (send) => {
+      cancelRequested = false;
+      return session.ask.callPromising(data.question, send, () => cancelRequested);
+    });
+  }
+};
+
+boot().catch((error) => post("fatal", { message: String(error.message || error) }));
