@@ -168,3 +168,15 @@ def test_recall_at_10_against_exact_search_on_real_embeddings(built_models):
     ])
     print(f"\nHnswIndex recall@10 over {len(sentences)} XQuAD sentences, {len(questions)} questions: {recall:.4f}")
     assert recall >= 0.99
+
+
+def test_regression_reviving_a_label_and_adding_a_new_one_in_a_full_index():
+    index = HnswIndex(4)
+    vectors = [[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0], [1.0, 1.0, 0, 0]]
+    index.add([1, 2, 3, 4], vectors[:4])
+    index.remove([4])
+    index.add([4, 5], vectors[3:])  # raised "The number of elements exceeds the specified limit"
+    assert len(index) == 5
+    assert index.search([0, 0, 0, 1.0], 1)[0][0] == 4
+    index.remove([4])
+    assert all(label != 4 for label, _ in index.search([0, 0, 0, 1.0], 5))

@@ -149,7 +149,10 @@ class HnswIndex:
         present, fresh = [], []
         for label in rows:
             (present if label in self._live or self._revive(label) else fresh).append(label)
-        needed = len(self._live) + len(fresh)
+        # Fresh labels fill the slots of removed ones first; only the rest need new slots.
+        slots = self._index.get_current_count()
+        free = slots - len(self._live | set(present))
+        needed = slots + max(0, len(fresh) - free)
         if needed > self._index.get_max_elements():
             # Doubling keeps the copies resize_index makes amortised O(1) per vector.
             self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
