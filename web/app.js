@@ -27,6 +27,10 @@ function where(name, page) {
   return page ? `${name}, page ${page}` : name;
 }
 
+function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 function megabytes(bytes) {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
@@ -76,21 +80,23 @@ function showAdded(result) {
   row.querySelector("progress").remove();
   row.classList.add(result.ok ? "ok" : "failed");
   row.querySelector(".what").textContent = result.ok
-    ? `added${result.reason ? ` (${result.reason})` : ""}, ${result.chunks} passages`
+    ? `added${result.reason ? ` (${result.reason})` : ""}, ${count(result.chunks, "passage")}`
     : `not added: ${result.reason}`;
   ingestRows.delete(result.name);
+  // A success shows in the library list; a failure stays until the person has read it.
+  if (result.ok) setTimeout(() => row.remove(), 5000);
 }
 
 function showLibrary(documents) {
   state.documents = documents;
   $("documents").replaceChildren(...documents.map((doc) => {
-    const pages = doc.pages ? `, ${doc.pages} pages` : "";
+    const pages = doc.pages ? `, ${count(doc.pages, "page")}` : "";
     const remove = element("button", { type: "button", className: "quiet", textContent: "Remove",
       title: `Remove ${doc.name}` });
     remove.addEventListener("click", () => send("remove", { docId: doc.id }));
     return element("li", { className: "document" }, [
       element("span", { className: "name", textContent: doc.name, title: doc.title || doc.name }),
-      element("span", { className: "muted", textContent: `${doc.format}${pages}, ${doc.chunks} passages` }), remove]);
+      element("span", { className: "muted", textContent: `${doc.format}${pages}, ${count(doc.chunks, "passage")}` }), remove]);
   }));
   $("empty-library").hidden = documents.length > 0;
   $("clear").hidden = documents.length === 0;

@@ -8,12 +8,14 @@ the origin.
 
 from __future__ import annotations
 
+import base64
+import socket
+import subprocess
+import sys
 from urllib.parse import urlparse
 
-import pytest
 
-from quire_build.serve import Background
-from quire_build.site import build_site
+from quire_build import ROOT
 from quire_build.toolchain import chromium
 from samples import make_docx, make_pdf, w_p, word_document
 
@@ -29,15 +31,32 @@ FILES = {
     "shop.html": b"<html><head><title>Shop</title><script>window.pwned = 1</script></head><body><h1>Farm shop</h1>"
                  b"<p>The farm shop opens at nine o'clock and closes at five.</p></body></html>",
     "tea.txt": "The tea room serves café crème and lemon cake.".encode("cp1252"),
-    "scan.pdf": make_pdf([[]]),
 }
+BROKEN = ("scan.pdf", make_pdf([[]]))  # dropped on the drop zone, separately
 STARTUP = 240_000  # ms: a cold start loads Pyodide and ~200 MB of models on a loaded 2-core machine
 ANSWER = 180_000
 
 
-@pytest.fixture(scope="module")
-def dist():
-    return build_site()
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+class Serve:
+    """`python3 build.py serve` in a child process: the command a person runs."""
+
+    def __enter__(self) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port)],
+                                        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        for line in self.process.stdout:
+            if "Quire is served at" in line:
+                return line.split("at ", 1)[1].split()[0].rstrip("/")
+        raise RuntimeError(f"build.py serve exited with {self.process.wait()}")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait(30)
 
 
 def ask(page, question: str) -> None:
@@ -46,13 +65,23 @@ def ask(page, question: str) -> None:
     page.wait_for_selector("#stop", state="hidden", timeout=ANSWER)
 
 
-def test_add_ask_cite_reload_and_work_offline(dist, tmp_path):
+def drop(page, name: str, data: bytes) -> None:
+    """A real drop event on the drop zone, carrying a file."""
+    page.evaluate("""([name, b64]) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], name));
+        document.getElementById("dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
+    }""", [name, base64.b64encode(data).decode()])
+
+
+def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
     for name, data in FILES.items():
         (tmp_path / name).write_bytes(data)
     requests: list[str] = []
     with chromium() as browser:
         browser.on("request", lambda request: requests.append(request.url))
-        server = Background({"/": dist})
+        server = Serve()
         url = server.__enter__()
         page = browser.new_page()
         page.goto(url + "/")
@@ -62,8 +91,9 @@ def test_add_ask_cite_reload_and_work_offline(dist, tmp_path):
         assert "on this device" in page.text_content("#engine")
 
         page.set_input_files("#picker", [str(tmp_path / name) for name in FILES])
-        page.wait_for_function("document.querySelectorAll('#ingest li.ok, #ingest li.failed').length === 6",
-                               timeout=ANSWER)
+        drop(page, *BROKEN)
+        page.wait_for_function("document.querySelectorAll('#documents li').length === 5"
+                               " && document.querySelectorAll('#ingest li.failed').length === 1", timeout=ANSWER)
         failed = page.text_content("#ingest li.failed")
         assert "scan.pdf" in failed and "no text layer" in failed
         assert page.locator("#documents li").count() == 5
@@ -78,6 +108,16 @@ def test_add_ask_cite_reload_and_work_offline(dist, tmp_path):
         page.wait_for_selector("#viewer:not([hidden]) mark")
         assert "Hanna Lindqvist" in page.text_content("#viewer mark")
         assert page.text_content("#viewer-title") == "bridges.pdf, page 2"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "answered.png"), full_page=True)
+
+        # A question can be stopped: the answer ends early and says so.
+        page.fill("#question", "Describe the orchard, the harvest, the bees and the tea room in detail.")
+        page.click("#ask")
+        page.wait_for_function("document.getElementById('answer').textContent.length > 0", timeout=ANSWER)
+        page.click("#stop")
+        page.wait_for_selector("#stop", state="hidden", timeout=ANSWER)
+        assert "stopped" in page.text_content("#answer-meta")
 
         # After a reload the library is there and answers come without embedding anything again.
         page.reload()
@@ -86,6 +126,12 @@ def test_add_ask_cite_reload_and_work_offline(dist, tmp_path):
         ask(page, "When does the farm shop open?")
         assert "shop.html" in page.text_content("#sources")
         assert page.locator("#ingest li").count() == 0
+
+        # Removing a document takes it out of the answers.
+        page.click("#documents li:has-text('tea.txt') button")
+        page.wait_for_function("document.querySelectorAll('#documents li').length === 4")
+        ask(page, "What does the tea room serve?")
+        assert "tea.txt" not in page.text_content("#sources")
 
         # Offline: the server is gone; the service worker serves everything.
         server.__exit__(None, None, None)
