@@ -26,6 +26,7 @@ MIME = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "applicati
 class _Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME}
     mounts: dict[str, Path] = {}
+    isolate = True
 
     def translate_path(self, path: str) -> str:
         # Longest matching mount prefix wins; "/" is the site root.
@@ -41,7 +42,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         return str(Path("/nonexistent"))
 
     def end_headers(self) -> None:
-        for k, v in ISOLATION_HEADERS.items():
+        for k, v in ISOLATION_HEADERS.items() if self.isolate else ():
             self.send_header(k, v)
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
@@ -50,8 +51,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def make_server(mounts: dict[str, Path], port: int = 0, host: str = "127.0.0.1") -> http.server.ThreadingHTTPServer:
-    handler = type("Handler", (_Handler,), {"mounts": {k: Path(v) for k, v in mounts.items()}})
+def make_server(mounts: dict[str, Path], port: int = 0, host: str = "127.0.0.1",
+                isolate: bool = True) -> http.server.ThreadingHTTPServer:
+    """`isolate=False` plays a static host that cannot set headers (the service worker must add them)."""
+    handler = type("Handler", (_Handler,), {"mounts": {k: Path(v) for k, v in mounts.items()}, "isolate": isolate})
     server = http.server.ThreadingHTTPServer((host, port), functools.partial(handler))
     server.daemon_threads = True
     return server
@@ -60,8 +63,8 @@ def make_server(mounts: dict[str, Path], port: int = 0, host: str = "127.0.0.1")
 class Background:
     """Serve `mounts` on a free localhost port in a thread: `with Background(m) as url: ...`."""
 
-    def __init__(self, mounts: dict[str, Path]):
-        self.server = make_server(mounts)
+    def __init__(self, mounts: dict[str, Path], isolate: bool = True):
+        self.server = make_server(mounts, isolate=isolate)
 
     def __enter__(self) -> str:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

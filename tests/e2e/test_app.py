@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 
 
 from quire_build import ROOT
+from quire_build.serve import Background
+from quire_build.site import build_site
 from quire_build.toolchain import chromium
 from samples import make_docx, make_pdf, w_p, word_document
 
@@ -141,6 +143,22 @@ def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
         assert "bees.docx" in page.text_content("#sources")
         assert "forty" in page.text_content("#extractive")
 
+        page.on("dialog", lambda dialog: dialog.accept())  # "Remove every document…?"
+        page.click("#clear")
+        page.wait_for_selector("#empty-library", state="visible")
+        assert page.locator("#documents li").count() == 0
+
     origin = urlparse(url).netloc
     strays = [r for r in requests if urlparse(r).scheme in ("http", "https") and urlparse(r).netloc != origin]
     assert not strays, strays
+
+
+def test_a_host_without_isolation_headers_still_gets_threads(built_models):
+    """The service worker adds COOP/COEP, so onnxruntime runs threads on a plain static host."""
+    dist = build_site()
+    with chromium() as browser, Background({"/": dist}, isolate=False) as url:
+        page = browser.new_page()
+        page.goto(url + "/")
+        page.wait_for_function("self.crossOriginIsolated === true", timeout=STARTUP)  # after one reload
+        page.wait_for_selector("body.ready", timeout=STARTUP)
+        assert "WASM" in page.text_content("#engine")
