@@ -16,12 +16,13 @@ PASSAGES = [("curie.txt", "Marie Curie was born in Warsaw in 1867."),
             ("edison.txt", "Thomas Edison was born in Milan, Ohio, in 1847.")]
 
 
-def test_sources_are_numbered_fenced_and_the_question_comes_last(chat):
+def test_sources_are_numbered_fenced_and_the_question_comes_before_and_after(chat):
     prompt = build_prompt(chat, "Where was  Curie born?", PASSAGES, budget=1000)
     assert [s.number for s in prompt.sources] == [1, 2, 3]
     assert '<source id="1" title="curie.txt">\nMarie Curie was born in Warsaw in 1867.\n</source>' in prompt.text
     assert '<source id="2" title="tesla.txt, page 2">' in prompt.text
-    assert prompt.text.index("[1]") < prompt.text.index("Question: Where was Curie born?")
+    assert prompt.text.count("Question: Where was Curie born?") == 2
+    assert prompt.text.index("Question:") < prompt.text.index("<source") < prompt.text.rindex("Question:")
     assert prompt.text.startswith("<|im_start|>system\n") and prompt.text.endswith("<|im_start|>assistant\n")
     assert prompt.ids == chat.tokenizer.encode(prompt.text, add_special_tokens=False)
 
