@@ -153,12 +153,17 @@ def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
     assert not strays, strays
 
 
-def test_a_host_without_isolation_headers_still_gets_threads(built_models):
-    """The service worker adds COOP/COEP, so onnxruntime runs threads on a plain static host."""
+def test_a_plain_static_host_gets_threads_and_a_software_gpu_is_not_used(built_models):
+    """The service worker adds COOP/COEP, so onnxruntime runs threads on a host that sends no such
+    headers; and a fallback WebGPU adapter (SwiftShader, ~90x slower than WASM) is passed over."""
     dist = build_site()
-    with chromium() as browser, Background({"/": dist}, isolate=False) as url:
+    with chromium(["--enable-unsafe-webgpu"]) as browser, Background({"/": dist}, isolate=False) as url:
         page = browser.new_page()
         page.goto(url + "/")
         page.wait_for_function("self.crossOriginIsolated === true", timeout=STARTUP)  # after one reload
         page.wait_for_selector("body.ready", timeout=STARTUP)
-        assert "WASM" in page.text_content("#engine")
+        adapter = page.evaluate("""async () => {
+            const a = await navigator.gpu?.requestAdapter();
+            return a ? (a.info?.isFallbackAdapter ?? a.isFallbackAdapter) : null; }""")
+        assert adapter is True, "this test needs Chromium's software WebGPU adapter"
+        assert page.text_content("#engine").startswith("WASM")
