@@ -15,7 +15,7 @@ import json
 import time
 from array import array
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .chunking import Chunker
@@ -69,7 +69,6 @@ class Hit:
     page: int | None
     heading: tuple[str, ...]
     text: str
-    score: float
 
 
 @dataclass
@@ -95,9 +94,6 @@ class Answer:
 
     def citations(self) -> list[Span]:
         return self.attribution.citations
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class Library:
@@ -278,10 +274,10 @@ class Library:
                                                                      [str(x) for x in vector]])]
         return {"keyword": keyword, "vector": vector, "hybrid": hybrid[:depth]}
 
-    def hit(self, number: int, label: int, score: float = 0.0) -> Hit:
+    def hit(self, number: int, label: int) -> Hit:
         c = self.chunks[label]
         return Hit(number, label, c.doc_id, self.documents[c.doc_id]["name"], c.start, c.end, c.page, c.heading,
-                   self.texts[c.doc_id][c.start : c.end], score)
+                   self.texts[c.doc_id][c.start : c.end])
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         labels = self.rankings(question)["hybrid"][: k or self.settings.passages]
