@@ -90,8 +90,7 @@ FULL = "storage is full: free space or remove documents (QuotaExceededError)"
 
 def npm_package(name: str) -> Path:
     path = ensure_node_modules() / name
-    if not path.exists():
-        pytest.skip(f"npm package {name} is not installed (package.json pins it)")
+    assert path.exists(), f"npm package {name} is not installed, but package.json pins it"
     return path
 
 
