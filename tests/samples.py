@@ -70,3 +70,19 @@ def make_docx(document: str | bytes, members: dict[str, str | bytes] | None = No
         for path, content in (members or {}).items():
             package.writestr(path, content)
     return out.getvalue()
+
+
+# Five small documents, one per format, each holding facts the tests ask about.
+LIBRARY = {
+    "bridges.pdf": make_pdf([
+        ["Old bridges of the northern valley, a survey."],
+        ["The Zorblat bridge was built in 1887 by the engineer Hanna Lindqvist.",
+         "It crosses the Mirren river with three stone arches."],
+    ]),
+    "orchard.md": b"# Orchard\n\nThe orchard grows apples on the north slope.\n\n"
+                  b"## Harvest\n\nHarvest begins in October, when the apples turn red.",
+    "bees.docx": make_docx(word_document(w_p("Bees", "Heading1") + w_p("The beekeeper keeps forty hives by the river."))),
+    "shop.html": b"<html><head><title>Shop</title><script>window.pwned = 1</script></head><body><h1>Farm shop</h1>"
+                 b"<p>The farm shop opens at nine o'clock and closes at five.</p></body></html>",
+    "tea.txt": "The tea room serves café crème and lemon cake.".encode("cp1252"),
+}

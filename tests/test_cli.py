@@ -7,20 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from samples import make_docx, make_pdf, w_p, word_document
+from samples import LIBRARY, make_pdf
 
 FILES = {
-    "bridges.pdf": make_pdf([
-        ["Old bridges of the northern valley, a survey."],
-        ["The Zorblat bridge was built in 1887 by the engineer Hanna Lindqvist.",
-         "It crosses the Mirren river with three stone arches."],
-    ]),
-    "orchard.md": b"# Orchard\n\nThe orchard grows apples on the north slope.\n\n"
-                  b"## Harvest\n\nHarvest begins in October, when the apples turn red.",
-    "bees.docx": make_docx(word_document(w_p("Bees", "Heading1") + w_p("The beekeeper keeps forty hives by the river."))),
-    "shop.html": b"<html><head><title>Shop</title></head><body><h1>Farm shop</h1>"
-                 b"<p>The farm shop opens at nine o'clock and closes at five.</p></body></html>",
-    "tea.txt": "The tea room serves café crème and lemon cake.".encode("cp1252"),
+    **LIBRARY,
     "empty.txt": b"",
     "scan.pdf": make_pdf([[]]),
 }

@@ -28,6 +28,18 @@ CORE = ["quire", "quire.registry", "quire.tokenizers", "quire.documents", "quire
 TESTS = str(Path(__file__).parent)
 
 
+def run_pure(code: str) -> None:
+    """Run `code` with native modules blocked; it must pass and leave no blocked module loaded."""
+    check = """
+bad = [m for m in sys.modules if m.split(".")[0] in BLOCKED]
+assert not bad, bad
+print("pure")
+"""
+    run = subprocess.run([sys.executable, "-c", GUARD + code + check], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "pure"
+
+
 def test_the_blocker_really_blocks():
     code = GUARD + "import numpy"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -35,7 +47,7 @@ def test_the_blocker_really_blocks():
 
 
 def test_core_modules_import_and_work_without_native_code(built_models):
-    code = GUARD + f"""
+    code = f"""
 import importlib
 for name in {CORE!r}:
     importlib.import_module(name)
@@ -47,19 +59,14 @@ assert tok.decode(tok.encode("Grüße, 東京 1905!")) == "Grüße, 東京 1905!
 index = KeywordIndex()
 index.add("a", "Marie Curie was born in Warsaw")
 assert reciprocal_rank_fusion([[i for i, _ in index.search("Curie")], ["a"]])[0][0] == "a"
-bad = [m for m in sys.modules if m.split(".")[0] in BLOCKED]
-assert not bad, bad
-print("pure")
 """
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "pure"
+    run_pure(code)
 
 
 def test_the_whole_pipeline_runs_on_pure_python_backends(built_models):
     """Documents of every format -> library -> question -> streamed, cited answer, with native code blocked."""
     models = {k: str(v) for k, v in built_models.items()}
-    code = GUARD + f"""
+    code = f"""
 sys.path.insert(0, {TESTS!r})
 from fakes import ExactIndex, HashEmbedder, MemoryStore, ScriptedGenerator
 from samples import make_docx, make_pdf, w_p, word_document
@@ -90,10 +97,5 @@ answer = library.ask("How long do bottles rest in the cellar?", lambda kind, p: 
 assert "".join(tokens) == answer.generated
 assert answer.text == "Bottles rest in the cellar until spring. [1]", answer.text
 assert answer.citations()[0].text == "Bottles rest in the cellar until spring."
-bad = [m for m in sys.modules if m.split(".")[0] in BLOCKED]
-assert not bad, bad
-print("pure")
 """
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "pure"
+    run_pure(code)

@@ -19,21 +19,8 @@ from quire_build import ROOT
 from quire_build.serve import Background
 from quire_build.site import build_site
 from quire_build.toolchain import chromium
-from samples import make_docx, make_pdf, w_p, word_document
+from samples import LIBRARY, make_pdf
 
-FILES = {
-    "bridges.pdf": make_pdf([
-        ["Old bridges of the northern valley, a survey."],
-        ["The Zorblat bridge was built in 1887 by the engineer Hanna Lindqvist.",
-         "It crosses the Mirren river with three stone arches."],
-    ]),
-    "orchard.md": b"# Orchard\n\nThe orchard grows apples on the north slope.\n\n"
-                  b"## Harvest\n\nHarvest begins in October, when the apples turn red.",
-    "bees.docx": make_docx(word_document(w_p("Bees", "Heading1") + w_p("The beekeeper keeps forty hives by the river."))),
-    "shop.html": b"<html><head><title>Shop</title><script>window.pwned = 1</script></head><body><h1>Farm shop</h1>"
-                 b"<p>The farm shop opens at nine o'clock and closes at five.</p></body></html>",
-    "tea.txt": "The tea room serves café crème and lemon cake.".encode("cp1252"),
-}
 BROKEN = ("scan.pdf", make_pdf([[]]))  # dropped on the drop zone, separately
 STARTUP = 240_000  # ms: a cold start loads Pyodide and ~200 MB of models on a loaded 2-core machine
 ANSWER = 180_000
@@ -78,7 +65,7 @@ def drop(page, name: str, data: bytes) -> None:
 
 
 def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
-    for name, data in FILES.items():
+    for name, data in LIBRARY.items():
         (tmp_path / name).write_bytes(data)
     requests: list[str] = []
     with chromium() as browser:
@@ -92,7 +79,7 @@ def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
         page.wait_for_selector("body.ready", timeout=STARTUP)
         assert "on this device" in page.text_content("#engine")
 
-        page.set_input_files("#picker", [str(tmp_path / name) for name in FILES])
+        page.set_input_files("#picker", [str(tmp_path / name) for name in LIBRARY])
         drop(page, *BROKEN)
         page.wait_for_function("document.querySelectorAll('#documents li').length === 5"
                                " && document.querySelectorAll('#ingest li.failed').length === 1", timeout=ANSWER)
