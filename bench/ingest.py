@@ -1,0 +1,454 @@
+"""Part `ingest`: chunks/s of Quire's in-browser embedding path vs Transformers.js and CPython.
+
+All three embed the same chunk texts (bench/corpus.py) with the same model file, the default int8
+all-MiniLM-L6-v2 (`models/all-minilm-l6-v2/onnx/model_quantized.onnx` of the built site):
+
+- Quire in the browser: a module worker (bench/web/quire-worker.js) loads Pyodide and the quire
+  wheel as web/worker.js does and calls `EmbeddingModel.embed` (Python tokenizer, length-sorted
+  batches of 32) over `BrowserEmbedder` -> onnx-bridge.js -> onnxruntime-web, threads as
+  `configureOrt` sets them; one `embed` call per document, as `Library.add` makes it.
+- Transformers.js 4.3.1 in a module worker of the same page (bench/web/tjs-worker.js):
+  `pipeline("feature-extraction", ..., {dtype: "q8"})`, called with `{pooling: "mean", normalize:
+  true}` on each document's chunks in batches of 32, in document order.
+- CPython: `EmbeddingModel` over `quire.backends.cpython.OnnxEmbedder` (onnxruntime), one process.
+
+Then single changes to Quire's configuration, on a sample of the chunks embedded as one list, give
+each technique's share. Every engine is loaded first (load times are reported apart), and embeds a
+few chunks untimed; then one job runs at a time, the engines taking turns (the headline in rounds of
+documents), so a change in the machine's load falls on all of them alike.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import corpus as corpus_mod
+from quire.embedding import EmbeddingModel
+from quire.tokenizers import Tokenizer
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_WEB = Path(__file__).resolve().parent / "web"
+PEER = "@huggingface/transformers"
+BATCH = 32
+KEEP = 64  # vectors compared across the three engines
+ROUNDS = 3  # the headline runs in this many interleaved rounds of documents
+TECHNIQUE_ROUNDS = 2  # and the technique runs in this many, each on a part of the sample
+
+
+# ----------------------------------------------------------------------------------------- batches
+
+def batches(group: list[int], lengths: list[int], batch: int, sort: bool) -> list[list[int]]:
+    """The batches EmbeddingModel.embed makes of one group (sort=True), or document-order ones."""
+    order = sorted(group, key=lambda i: lengths[i]) if sort else list(group)
+    return [order[at : at + batch] for at in range(0, len(order), batch)]
+
+
+def padding(groups: list[list[int]], lengths: list[int], batch: int, sort: bool) -> float:
+    """Tokens the model computes (each batch padded to its longest) over the real tokens."""
+    real = sum(lengths[i] for g in groups for i in g)
+    computed = sum(len(b) * max(lengths[i] for i in b) for g in groups for b in batches(g, lengths, batch, sort))
+    return computed / real
+
+
+def chunks_of(spec: dict) -> int:
+    return sum(len(b) for b in spec["batches"]) if "batches" in spec else sum(len(g) for g in spec["groups"])
+
+
+def min_cosine(a: dict, b: dict) -> float:
+    keys = sorted(set(a) & set(b))
+    if not keys:
+        return float("nan")
+    x = np.asarray([a[k] for k in keys], dtype=np.float64)
+    y = np.asarray([b[k] for k in keys], dtype=np.float64)
+    return float(((x * y).sum(1) / (np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1))).min())
+
+
+# ----------------------------------------------------------------------------------------- CPython
+
+def _embedding_record():
+    from quire.registry import load_registry
+
+    return next(r for r in load_registry(ROOT / "models" / "registry.toml").values()
+                if r.role == "embedding" and r.default)
+
+
+class CPython:
+    """The native limit: Quire's own EmbeddingModel over onnxruntime, same file, this process."""
+
+    def __init__(self, model_dir: Path, file: str, texts: list[str]):
+        from quire.backends.cpython import OnnxEmbedder
+
+        record = _embedding_record()
+        t0 = time.perf_counter()
+        self.embedder = OnnxEmbedder(model_dir, file)
+        self.load = time.perf_counter() - t0
+        self.model = EmbeddingModel.from_facts(record.id, record.facts,
+                                               Tokenizer.from_file(model_dir / "tokenizer.json"), self.embedder)
+        self.texts = texts
+        self.model.embed(texts[:8])  # warm-up, as the workers do
+
+    def job(self, spec: dict) -> dict:
+        keep, kept = set(spec.get("keep", ())), {}
+        self.model.batch_size = spec["batch"]
+        t0 = time.perf_counter()
+        for group in spec["groups"]:
+            texts = [self.texts[i] for i in group]
+            if spec.get("tokenizeOnly"):
+                for t in texts:
+                    self.model.tokenizer.encode(t)
+                continue
+            if spec["sort"]:
+                vectors = self.model.embed(texts)
+            else:  # as bench/web/quire_bench.py's in_order
+                encoded = [self.model.tokenizer.encode(t) for t in texts]
+                vectors = [v for at in range(0, len(encoded), spec["batch"])
+                           for v in self.embedder.embed(encoded[at : at + spec["batch"]])]
+            kept.update({i: [float(x) for x in v] for i, v in zip(group, vectors) if i in keep})
+        return {"seconds": time.perf_counter() - t0, "vectors": kept}
+
+
+def unchanged_file(model_dir: Path, file: str, name: str, data: bytes) -> dict:
+    """Adding a file the library already holds: Library.add hashes the bytes and returns at once."""
+    from quire.backends.cpython import FileStore, HnswIndex, OnnxEmbedder
+    from quire.library import Library
+
+    record = _embedding_record()
+    model = EmbeddingModel.from_facts(record.id, record.facts, Tokenizer.from_file(model_dir / "tokenizer.json"),
+                                      OnnxEmbedder(model_dir, file))
+    with tempfile.TemporaryDirectory(prefix="quire-bench-lib-") as tmp:
+        library = Library(FileStore(Path(tmp) / "store"), HnswIndex(record.facts["dims"], Path(tmp) / "v.hnsw"),
+                          model)
+        t0 = time.perf_counter()
+        first = library.add(name, data)
+        t1 = time.perf_counter()
+        again = library.add(name, data)
+        t2 = time.perf_counter()
+    return {"name": name, "chunks": first.chunks, "first": t1 - t0, "again": t2 - t1, "reason": again.reason}
+
+
+# ----------------------------------------------------------------------------------------- browser
+
+def _peer_module(into: Path) -> Path:
+    """transformers.web.min.js with its two bare imports resolved (module workers take no import map)."""
+    src = ROOT / "node_modules" / PEER / "dist" / "transformers.web.min.js"
+    text = src.read_text(encoding="utf-8")
+    mapping = {"onnxruntime-common": "/tjs-ort-common/dist/esm/index.js",
+               "onnxruntime-web/webgpu": "/tjs-ort/ort.webgpu.min.mjs"}
+    for bare, url in mapping.items():
+        text, n = re.subn(rf'(\bfrom\s*)"{re.escape(bare)}"', rf'\1"{url}"', text)
+        if n != 1:
+            raise RuntimeError(f"{src}: expected one import of {bare}, found {n}: update bench/ingest.py")
+    (into / "tjs").mkdir(parents=True, exist_ok=True)
+    (into / "tjs" / "transformers.web.min.js").write_text(text, encoding="utf-8")
+    return into / "tjs"
+
+
+def measure(site: Path, texts: list[str], workers: list[tuple[str, str, dict]], cpython: CPython,
+            jobs: list[tuple[str, str, dict]]) -> tuple[dict, dict]:
+    """Starts the workers one by one, then runs `jobs` ((engine, row, spec), engine "cpython" or a
+    worker key) one at a time. Returns (worker infos, {engine: {row: {seconds, chunks, vectors}}})."""
+    from quire_build.serve import Background
+    from quire_build.toolchain import chromium, ensure_node_modules
+
+    nested = ensure_node_modules() / PEER / "node_modules"
+    infos: dict = {}
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="quire-bench-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "data").mkdir()
+        (tmp / "data" / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+        mounts = {"/": site, "/bench": BENCH_WEB, "/bench-data": tmp / "data", "/tjs": _peer_module(tmp),
+                  "/tjs-ort": nested / "onnxruntime-web" / "dist",
+                  "/tjs-ort-common": nested / "onnxruntime-common"}
+        with Background(mounts) as url, chromium() as context:
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{url}/bench/index.html")
+            page.wait_for_function("window.benchReady === true", timeout=60_000)
+
+            def browser(what: str, script: str, arg):
+                try:
+                    return page.evaluate(script, arg)
+                except Exception as err:
+                    raise RuntimeError(f"{what} failed in the browser: {err} {errors}") from err
+
+            for key, kind, options in workers:
+                if options.get("threads") == "same":  # the count Quire's configureOrt chose
+                    options = {**options, "threads": infos["quire"]["threads"]}
+                infos[key] = browser(f"starting {key}", "([k, w, o]) => bench.start(k, w, o)",
+                                     [key, kind, {"texts": "/bench-data/texts.json", **options}])
+                print(f"  {key} loaded: {json.dumps(_short(infos[key]))}", flush=True)
+            for n, (engine, row, spec) in enumerate(jobs, 1):
+                got = cpython.job(spec) if engine == "cpython" else \
+                    browser(f"{engine} {row}", "([k, s]) => bench.job(k, s)", [engine, spec])
+                slot = results.setdefault(engine, {}).setdefault(row, {"seconds": 0.0, "chunks": 0, "vectors": {},
+                                                                       "rates": []})
+                slot["rates"].append(chunks_of(spec) / got["seconds"])
+                slot["seconds"] += got["seconds"]
+                slot["chunks"] += chunks_of(spec)
+                slot["vectors"].update({int(k): v for k, v in got["vectors"].items()})
+                print(f"  [{n}/{len(jobs)}] {engine:9} {row:13} {chunks_of(spec) / got['seconds']:6.1f} chunks/s "
+                      f"({chunks_of(spec)} in {got['seconds']:.1f} s)", flush=True)
+            for key, _, _ in workers:
+                page.evaluate("(k) => bench.stop(k)", key)
+    return infos, results
+
+
+def _short(info: dict) -> dict:
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in info.items()}
+
+
+# ----------------------------------------------------------------------------------------- the part
+
+def run(args) -> dict:
+    """Measures everything; returns what report() needs."""
+    from quire_build.cache import cache_root
+    from quire_build.site import build_site
+
+    t_start = time.time()
+    load_avg = __import__("os").getloadavg()[0]
+    corpus = corpus_mod.load(args.docsets, Path(args.xquad), args.limit_chunks)
+    texts, groups = corpus.texts(), corpus.groups()
+    tokenizer = Tokenizer.from_file(corpus_mod.TOKENIZER)
+    lengths = [len(tokenizer.encode(t)) for t in texts]
+    print(f"ingest: {len(texts)} chunks ({corpus.count('xquad')} XQuAD, {corpus.count('mixed')} mixed) "
+          f"in {len(groups)} documents", flush=True)
+
+    # The site the app ships, built into the bench's own folder (dist/ is left alone).
+    site = build_site(dist=cache_root() / "bench" / "site")
+    registry = json.loads((site / "models" / "registry.json").read_text())
+    record = next(m for m in registry["models"] if m["role"] == "embedding")
+    model_dir = site / "models" / record["id"]
+
+    keep = corpus_mod.spread(len(texts), KEEP)
+    sample = corpus_mod.spread(len(texts), min(args.sample, len(texts)))
+    sample_parts = [sample[r::TECHNIQUE_ROUNDS] for r in range(TECHNIQUE_ROUNDS)]
+
+    def q(groups_, batch=BATCH, sort=True, **extra):  # a Quire run: one EmbeddingModel.embed per group
+        return {"groups": groups_, "batch": batch, "sort": sort, **extra}
+
+    def peer(groups_, sort=False, keep_=()):  # a Transformers.js run: explicit batches of 32
+        return {"batches": [b for g in groups_ for b in batches(g, lengths, BATCH, sort)], "keep": list(keep_)}
+
+    workers = [("quire", "quire", {}), ("quire-1t", "quire", {"threads": 1}),
+               ("tjs", "tjs", {"model": record["id"]}), ("tjs-same", "tjs", {"model": record["id"], "threads": "same"})]
+    jobs: list[tuple[str, str, dict]] = []
+    # The headline: every engine on the whole input, one call per document, in rounds of documents,
+    # the order turning each round; and Quire with each round's documents in a single call.
+    for r in range(ROUNDS):
+        part = groups[r::ROUNDS]
+        turn = [("quire", "app", q(part, keep=keep)), ("tjs", "app", peer(part, keep_=keep)),
+                ("cpython", "app", q(part, keep=keep)), ("quire", "one-call", q([[i for g in part for i in g]]))]
+        jobs += turn[r:] + turn[:r]
+    jobs += [("quire", "tokenize", q(groups, tokenizeOnly=True)), ("cpython", "tokenize", q(groups, tokenizeOnly=True))]
+    # The techniques: one change at a time on the sample, in two rounds (half the sample each, as
+    # one list), the second in reverse order, so a drift in the machine's load cancels out.
+    for r, part in enumerate(sample_parts):
+        turn = [("quire", "sorted-32", q([part])), ("quire", "unsorted-32", q([part], sort=False)),
+                ("quire-1t", "unsorted-32", q([part], sort=False)), ("tjs", "unsorted-32", peer([part])),
+                ("tjs-same", "unsorted-32", peer([part])), ("quire", "sorted-8", q([part], 8)),
+                ("quire", "sorted-1", q([part], 1)), ("cpython", "sorted-32", q([part])),
+                ("cpython", "unsorted-32", q([part], sort=False))]
+        jobs += turn if r % 2 == 0 else turn[::-1]
+    if args.quick:
+        jobs = [j for j in jobs if j[1] in ("app", "tokenize", "sorted-32", "unsorted-32") and j[0] != "tjs-same"]
+        workers = workers[:3]
+
+    print("ingest: loading CPython onnxruntime and the browser workers", flush=True)
+    cpython = CPython(model_dir, record["file"], texts)
+    infos, results = measure(site, texts, workers, cpython, jobs)
+
+    # A file of 10-30 chunks from the input, added twice to a CPython library.
+    mixed_dir = corpus_mod.docsets_folder(args.docsets)
+    fits = sorted((corpus.sizes[d.name], d.name) for d in corpus.docs
+                  if d.set == "mixed" and 10 <= corpus.sizes[d.name] <= 30 and (mixed_dir / d.name).is_file())
+    unchanged = unchanged_file(model_dir, record["file"], fits[0][1], (mixed_dir / fits[0][1]).read_bytes()) \
+        if fits else None
+    return {"corpus": corpus, "lengths": lengths, "groups": groups, "sample": sample, "sample_parts": sample_parts,
+            "infos": infos, "results": results, "cpython_load": cpython.load, "unchanged": unchanged,
+            "record": record, "seconds": time.time() - t_start, "load_avg": load_avg,
+            "load_avg_end": __import__("os").getloadavg()[0]}
+
+
+# ----------------------------------------------------------------------------------------- report
+
+def _fmt(x: float | None, digits: int = 1) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]], numbers: bool = True) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|---" + ("|---:" if numbers else "|---") * (len(header) - 1) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def report(m: dict) -> tuple[str, str]:
+    """(what the terminal shows, the Markdown section for docs/benchmarks.md)."""
+    from machine import command, machine, versions
+
+    corpus, lengths, groups, sample = m["corpus"], m["lengths"], m["groups"], m["sample"]
+    res, infos = m["results"], m["infos"]
+    n_all, one = len(lengths), m["sample_parts"]
+
+    def rate(engine: str, row: str) -> float | None:
+        got = res.get(engine, {}).get(row)
+        return got["chunks"] / got["seconds"] if got and got["seconds"] > 0 else None
+
+    def ratio(x, y):
+        return x / y if x and y else None
+
+    quire, peer, native = rate("quire", "app"), rate("tjs", "app"), rate("cpython", "app")
+    tq, tp = infos["quire"]["threads"], infos["tjs"]["threads"]
+    vs_peer, vs_native = ratio(quire, peer), ratio(quire, native)
+    rounds = [(a / b, a / c) for a, b, c in zip(*(res[e]["app"]["rates"] for e in ("quire", "tjs", "cpython")))]
+    spread_line = ("Per round of documents, Quire ÷ Transformers.js was "
+                   + ", ".join(_fmt(x, 2) for x, _ in rounds) + " and Quire ÷ CPython "
+                   + ", ".join(_fmt(y, 2) for _, y in rounds) + ".")
+    targets = (f"Quire in the browser embedded **{_fmt(vs_peer, 2)}x** the chunks per second of Transformers.js "
+               f"(target ≥ 2x: {'met' if (vs_peer or 0) >= 2 else 'not met'}) and **{_fmt(vs_native, 2)}x** those "
+               f"of CPython onnxruntime (target ≥ 0.4x: {'met' if (vs_native or 0) >= 0.4 else 'not met'}).")
+    headline = _table(
+        ["engine, one call per document as `Library.add` makes it", "chunks/s", "Quire in the browser ÷ this",
+         "padded ÷ real tokens"],
+        [[f"Quire in the browser: Pyodide + onnxruntime-web, {_plural(tq, 'thread')}", _fmt(quire), "1.00",
+          _fmt(padding(groups, lengths, BATCH, True), 2)],
+         [f"Transformers.js `feature-extraction`, {_plural(tp, 'thread')} (onnxruntime-web's default)", _fmt(peer),
+          f"{_fmt(vs_peer, 2)} (target ≥ 2)", _fmt(padding(groups, lengths, BATCH, False), 2)],
+         ["CPython onnxruntime, same file and Quire code (the native limit)", _fmt(native),
+          f"{_fmt(vs_native, 2)} (target ≥ 0.4)", _fmt(padding(groups, lengths, BATCH, True), 2)],
+         ["*not the app:* Quire in the browser, each round's documents in one `embed` call (sorted across "
+          "documents)", _fmt(rate("quire", "one-call")), _fmt(ratio(quire, rate("quire", "one-call")), 2),
+          _fmt(padding([[i for g in groups[r::ROUNDS] for i in g] for r in range(ROUNDS)], lengths, BATCH, True), 2)]])
+
+    ref = rate("quire", "sorted-32")
+    ts = infos.get("tjs-same", {}).get("threads")
+    spec_rows = [
+        ("quire", "sorted-32", f"Quire: sorted by length, batches of 32, {_plural(tq, 'thread')}",
+         padding(one, lengths, 32, True)),
+        ("quire", "unsorted-32", "… document order (no length sorting)", padding(one, lengths, 32, False)),
+        ("quire", "sorted-8", "… batches of 8", padding(one, lengths, 8, True)),
+        ("quire", "sorted-1", "… batches of 1 (no padding at all)", 1.0),
+        ("quire-1t", "unsorted-32", "… document order and 1 thread", padding(one, lengths, 32, False)),
+        ("tjs", "unsorted-32", f"Transformers.js: document order, {_plural(tp, 'thread')} (its default)",
+         padding(one, lengths, 32, False)),
+        ("tjs-same", "unsorted-32", f"Transformers.js: document order, {_plural(ts or 0, 'thread')} (as Quire)",
+         padding(one, lengths, 32, False)),
+        ("cpython", "sorted-32", "CPython: sorted, batches of 32", padding(one, lengths, 32, True)),
+        ("cpython", "unsorted-32", "CPython: document order", padding(one, lengths, 32, False)),
+    ]
+    rows = [[label, _fmt(rate(e, r)), _fmt(ratio(rate(e, r), ref), 2), _fmt(pad, 2)]
+            for e, r, label, pad in spec_rows if rate(e, r)]
+    techniques = _table([f"configuration ({len(sample)} chunks, {len(one)} lists of {len(one[0])})", "chunks/s",
+                         "÷ first row", "padded ÷ real tokens"], rows)
+
+    # Quire (all of it) ÷ the peer (its default), as a product of single changes on the sample.
+    s_sorted, s_unsorted, s_1t, s_peer = ref, rate("quire", "unsorted-32"), rate("quire-1t", "unsorted-32"), \
+        rate("tjs", "unsorted-32")
+    total = ratio(s_sorted, s_peer)
+    factors = [("length sorting: sorted ÷ document order", ratio(s_sorted, s_unsorted)),
+               (f"threads: {tq} ÷ 1, document order", ratio(s_unsorted, s_1t)),
+               ("the rest: Quire ÷ Transformers.js, both 1 thread and document order (Python tokenizer, "
+                "onnxruntime-web build, Pyodide round trips, output handling)", ratio(s_1t, s_peer))]
+    share_rows = []
+    for label, f in factors:
+        share = math.log(f) / math.log(total) * 100 if f and total and abs(math.log(total)) > 0.01 else None
+        share_rows.append([label, _fmt(f, 2), f"{_fmt(share, 0)} %" if share is not None else "n/a"])
+    share_rows.append(["product: Quire (all of it) ÷ Transformers.js (its default)", _fmt(total, 2), "100 %"])
+    shares = _table(["change (sample, one list)", "factor", "share of log(product)"], share_rows)
+
+    tok_b, app_b = res["quire"]["tokenize"]["seconds"], res["quire"]["app"]["seconds"]
+    tok_c, app_c = res["cpython"]["tokenize"]["seconds"], res["cpython"]["app"]["seconds"]
+    qv, pv, cv = res["quire"]["app"]["vectors"], res["tjs"]["app"]["vectors"], res["cpython"]["app"]["vectors"]
+    qi, pi = infos["quire"], infos["tjs"]
+    load = _table(["engine", "start-up, seconds (not in the rates)"], [
+        ["Quire in the browser", f"Pyodide + wheels {_fmt(qi['runtimeSeconds'])}, model download "
+                                 f"{_fmt(qi['downloadSeconds'])}, onnxruntime-web session {_fmt(qi['sessionSeconds'])}, "
+                                 f"Python tokenizer and set-up {_fmt(qi['setupSeconds'])}, first 8 chunks "
+                                 f"{_fmt(qi['warmUpSeconds'])}"],
+        ["Transformers.js", f"`pipeline()` (config, tokenizer, model download, session) {_fmt(pi['sessionSeconds'])}, "
+                            f"first 8 chunks {_fmt(pi['warmUpSeconds'])}"],
+        ["CPython onnxruntime", f"session {_fmt(m['cpython_load'])}"]], numbers=False)
+
+    xq = [d for d in corpus.docs if d.set == "xquad"]
+    mx = [d for d in corpus.docs if d.set == "mixed"]
+    srt = sorted(lengths)
+    v = versions()
+    u = m["unchanged"]
+    unchanged = (f"- **Skipping unchanged files.** `Library.add` keys a document by the sha256 of its bytes: "
+                 f"adding `{u['name']}` ({u['chunks']} chunks) took {_fmt(u['first'], 2)} s in CPython, adding it "
+                 f"again {_fmt(u['again'] * 1000, 2)} ms (\"{u['reason']}\"). It works per file: an edited file "
+                 f"is embedded again whole (no per-chunk cache), so this is a note, not a rate.\n") if u else ""
+    onnx_files = ", ".join(f"`{p}`" for p in pi.get("files", []) if p.endswith(".onnx"))
+
+    body = f"""## Ingest throughput
+
+Command: `{command()}` · {time.strftime('%Y-%m-%d %H:%M %Z')} · the part took {_fmt(m['seconds'] / 60)} min
+
+Machine: {machine(m['load_avg'])}
+
+Versions: Chromium {v['chromium'].removeprefix('Chromium ')}; Pyodide {v['pyodide']}; onnxruntime-web
+{v['onnxruntime-web']} for Quire (`ort.wasm.min.mjs`, threaded SIMD build); Transformers.js
+{v['transformers.js']} with its own onnxruntime-web {v['transformers.js onnxruntime-web']} (asyncify build);
+CPython {v['python']} with onnxruntime {v['onnxruntime']}; Quire {v['quire']}.
+
+Input: {n_all} real chunks, `Chunk.embedding_text()` of `quire.documents.parse` + the library's `Chunker`
+(200-token budget, 40 overlap): {sum(len(d.chunks) for d in xq)} from the {len(xq)} XQuAD dev articles
+and {sum(len(d.chunks) for d in mx)} from {len(mx)} of the mixed set's files (which give
+{corpus.total_chunks.get('mixed', 0)} chunks in all; the files are taken evenly spread over the set, each
+with its first {corpus_mod.PER_DOC} chunks at most; `--limit-chunks` sets the cap). Tokens per chunk,
+with specials: mean {_fmt(sum(lengths) / n_all)}, median {srt[n_all // 2]}, max {srt[-1]}. Model:
+{m['record']['name']}, `{m['record']['path']}{m['record']['file']}` ({m['record']['quantization']}), the
+same file for all three engines.
+
+{targets}
+
+{headline}
+
+{spread_line}
+
+All engines were loaded first; each then embedded 8 chunks untimed. One job ran at a time, the
+engines taking turns ({ROUNDS} rounds of documents), and a rate is chunks over the time from texts in
+to vectors out. The browser runs WASM only (headless, no GPU). Quire's `configureOrt` asks for
+min(4, cores) = {tq} threads; onnxruntime-web's default, which Transformers.js keeps, is
+ceil(cores / 2) = {tp}.
+
+{load}
+
+### Where the difference comes from
+
+{len(sample)} chunks spread evenly over the input, embedded as {len(one)} lists (one per round, the
+second round in reverse order); each row changes one thing from the first.
+
+{techniques}
+
+{shares}
+
+- **Tokenizing in Python** (`quire.tokenizers`, pure Python) took {_fmt(tok_b)} s against {_fmt(app_b)} s
+  for the whole browser run ({_fmt(tok_b / app_b * 100, 0)} %), and {_fmt(tok_c)} s against {_fmt(app_c)} s in
+  CPython ({_fmt(tok_c / app_c * 100, 0)} %). Transformers.js tokenizes in JavaScript.
+{unchanged}- **Equal work.** Lowest cosine over {len(qv)} chunks spread over the input: Quire in the browser
+  vs CPython {_fmt(min_cosine(qv, cv), 4)}, Transformers.js vs CPython {_fmt(min_cosine(pv, cv), 4)}, Quire vs
+  Transformers.js {_fmt(min_cosine(qv, pv), 4)}. Transformers.js loaded {onnx_files} and mean-pools
+  `last_hidden_state` itself (the session's outputs: {', '.join(pi.get('outputs') or ['?'])}; it fetches
+  both); Quire fetches only the model's pooled, normalised `sentence_embedding`. Both pad a batch to
+  its longest chunk and truncate at 256 tokens.
+- The machine is shared: other jobs ran during the measurement (1-minute load average
+  {_fmt(m['load_avg'])} at the start, {_fmt(m['load_avg_end'])} at the end, on {__import__('os').cpu_count()} cores), so a
+  single rate can move by 10-30 % between runs; compare the ratios, measured in turns in the same run.
+- Module workers take no import map, so the bench serves `transformers.web.min.js` with its two bare
+  imports rewritten to the files `tests/browser/transformersjs.html` maps them to; nothing else
+  changes.
+"""
+    terminal = "\n\n".join([targets, headline, spread_line, load, techniques, shares])
+    return terminal, body

@@ -1,0 +1,56 @@
+// The peer: Transformers.js's feature-extraction pipeline used the way its docs show, offline, on
+// the same model folder and file (dtype "q8" is model_quantized.onnx) as Quire.
+// Module workers take no import map, so bench/run.py serves a copy of transformers.web.min.js whose
+// two bare imports (onnxruntime-common, onnxruntime-web/webgpu) name the files the import map in
+// tests/browser/transformersjs.html names; nothing else in it is changed.
+let extractor = null;
+let texts = null;
+
+async function init({ threads, texts: textsUrl, model }) {
+  const { env, pipeline } = await import("/tjs/transformers.web.min.js");
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.localModelPath = "/models/";
+  env.useBrowserCache = false;
+  env.backends.onnx.wasm.wasmPaths = "/tjs-ort/";
+  if (threads) env.backends.onnx.wasm.numThreads = threads; // otherwise onnxruntime-web's default
+  texts = await (await fetch(textsUrl)).json();
+  const t0 = performance.now();
+  extractor = await pipeline("feature-extraction", model, { dtype: "q8", device: "wasm" });
+  const t1 = performance.now();
+  await extractor(texts.slice(0, 8), { pooling: "mean", normalize: true }); // warm-up, not timed
+  const t2 = performance.now();
+  const onnx = performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname)
+    .filter((p) => p.endsWith(".onnx") || p.endsWith(".wasm"));
+  return {
+    sessionSeconds: (t1 - t0) / 1000, warmUpSeconds: (t2 - t1) / 1000,
+    threads: env.backends.onnx.wasm.numThreads, isolated: self.crossOriginIsolated, files: onnx,
+    ort: env.backends.onnx.versions?.web ?? null, version: env.version,
+    outputs: extractor.model.sessions?.model?.outputNames ?? null,
+  };
+}
+
+// spec: {batches: [[text index...]...], keep: [index...]}; each batch is one pipeline call.
+async function job(spec) {
+  const keep = new Set(spec.keep || []);
+  const kept = {};
+  const t0 = performance.now();
+  for (const batch of spec.batches) {
+    const output = await extractor(batch.map((i) => texts[i]), { pooling: "mean", normalize: true });
+    const [rows, dims] = output.dims;
+    if (rows !== batch.length) throw new Error(`${rows} vectors for ${batch.length} texts`);
+    batch.forEach((i, row) => {
+      if (keep.has(i)) kept[i] = Array.from(output.data.subarray(row * dims, (row + 1) * dims));
+    });
+  }
+  return { seconds: (performance.now() - t0) / 1000, vectors: kept };
+}
+
+self.onmessage = async ({ data }) => {
+  try {
+    const result = data.type === "init" ? await init(data.options) : await job(data.spec);
+    self.postMessage({ id: data.id, result });
+  } catch (error) {
+    self.postMessage({ id: data.id, error: String(error?.stack || error?.message || error) });
+  }
+};
