@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import corpus as corpus_mod
+from machine import ForeignCpu
 from quire.embedding import EmbeddingModel
 from quire.tokenizers import Tokenizer
 
@@ -186,17 +187,21 @@ def measure(site: Path, texts: list[str], workers: list[tuple[str, str, dict]], 
                 infos[key] = browser(f"starting {key}", "([k, w, o]) => bench.start(k, w, o)",
                                      [key, kind, {"texts": "/bench-data/texts.json", **options}])
                 print(f"  {key} loaded: {json.dumps(_short(infos[key]))}", flush=True)
+            meter = ForeignCpu()
             for n, (engine, row, spec) in enumerate(jobs, 1):
+                meter.start()
                 got = cpython.job(spec) if engine == "cpython" else \
                     browser(f"{engine} {row}", "([k, s]) => bench.job(k, s)", [engine, spec])
+                foreign = meter.stop()
                 slot = results.setdefault(engine, {}).setdefault(row, {"seconds": 0.0, "chunks": 0, "vectors": {},
-                                                                       "rates": []})
-                slot["rates"].append(chunks_of(spec) / got["seconds"])
+                                                                       "runs": []})
+                slot["runs"].append({"chunks": chunks_of(spec), "seconds": got["seconds"], "foreign": foreign})
                 slot["seconds"] += got["seconds"]
                 slot["chunks"] += chunks_of(spec)
                 slot["vectors"].update({int(k): v for k, v in got["vectors"].items()})
                 print(f"  [{n}/{len(jobs)}] {engine:9} {row:13} {chunks_of(spec) / got['seconds']:6.1f} chunks/s "
-                      f"({chunks_of(spec)} in {got['seconds']:.1f} s)", flush=True)
+                      f"({chunks_of(spec)} in {got['seconds']:.1f} s; other processes used "
+                      f"{_fmt(foreign, 2)} cores)", flush=True)
             for key, _, _ in workers:
                 page.evaluate("(k) => bench.stop(k)", key)
     return infos, results
@@ -252,10 +257,11 @@ def run(args) -> dict:
     # The techniques: one change at a time on the sample, in two rounds (half the sample each, as
     # one list), the second in reverse order, so a drift in the machine's load cancels out.
     for r, part in enumerate(sample_parts):
-        turn = [("quire", "sorted-32", q([part])), ("quire", "unsorted-32", q([part], sort=False)),
+        turn = [("quire", "sorted-32", q([part], keep=part[:8])), ("quire", "unsorted-32", q([part], sort=False)),
                 ("quire-1t", "unsorted-32", q([part], sort=False)), ("tjs", "unsorted-32", peer([part])),
                 ("tjs-same", "unsorted-32", peer([part])), ("quire", "sorted-8", q([part], 8)),
-                ("quire", "sorted-1", q([part], 1)), ("cpython", "sorted-32", q([part])),
+                ("quire", "sorted-1", q([part], 1)), ("quire", "padded-256", q([part], fixed=True, keep=part[:8])),
+                ("cpython", "sorted-32", q([part])),
                 ("cpython", "unsorted-32", q([part], sort=False))]
         jobs += turn if r % 2 == 0 else turn[::-1]
     if args.quick:
@@ -301,9 +307,21 @@ def report(m: dict) -> tuple[str, str]:
     res, infos = m["results"], m["infos"]
     n_all, one = len(lengths), m["sample_parts"]
 
-    def rate(engine: str, row: str) -> float | None:
+    def rate(engine: str, row: str, at: int | None = None) -> float | None:
+        """chunks/s of a row: over all its jobs, or of its job in round `at`."""
         got = res.get(engine, {}).get(row)
-        return got["chunks"] / got["seconds"] if got and got["seconds"] > 0 else None
+        if not got:
+            return None
+        if at is not None:
+            run = got["runs"][at] if at < len(got["runs"]) else None
+            return run["chunks"] / run["seconds"] if run and run["seconds"] > 0 else None
+        return got["chunks"] / got["seconds"] if got["seconds"] > 0 else None
+
+    def foreign(keys: list[tuple[str, str]], at: int) -> float | None:
+        """Mean CPU (cores) other processes used during round `at` of these rows."""
+        seen = [res[e][r]["runs"][at]["foreign"] for e, r in keys
+                if r in res.get(e, {}) and at < len(res[e][r]["runs"]) and res[e][r]["runs"][at]["foreign"] is not None]
+        return sum(seen) / len(seen) if seen else None
 
     def ratio(x, y):
         return x / y if x and y else None
@@ -311,10 +329,6 @@ def report(m: dict) -> tuple[str, str]:
     quire, peer, native = rate("quire", "app"), rate("tjs", "app"), rate("cpython", "app")
     tq, tp = infos["quire"]["threads"], infos["tjs"]["threads"]
     vs_peer, vs_native = ratio(quire, peer), ratio(quire, native)
-    rounds = [(a / b, a / c) for a, b, c in zip(*(res[e]["app"]["rates"] for e in ("quire", "tjs", "cpython")))]
-    spread_line = ("Per round of documents, Quire ÷ Transformers.js was "
-                   + ", ".join(_fmt(x, 2) for x, _ in rounds) + " and Quire ÷ CPython "
-                   + ", ".join(_fmt(y, 2) for _, y in rounds) + ".")
     targets = (f"Quire in the browser embedded **{_fmt(vs_peer, 2)}x** the chunks per second of Transformers.js "
                f"(target ≥ 2x: {'met' if (vs_peer or 0) >= 2 else 'not met'}) and **{_fmt(vs_native, 2)}x** those "
                f"of CPython onnxruntime (target ≥ 0.4x: {'met' if (vs_native or 0) >= 0.4 else 'not met'}).")
@@ -330,13 +344,24 @@ def report(m: dict) -> tuple[str, str]:
          ["*not the app:* Quire in the browser, each round's documents in one `embed` call (sorted across "
           "documents)", _fmt(rate("quire", "one-call")), _fmt(ratio(quire, rate("quire", "one-call")), 2),
           _fmt(padding([[i for g in groups[r::ROUNDS] for i in g] for r in range(ROUNDS)], lengths, BATCH, True), 2)]])
+    head_keys = [("quire", "app"), ("tjs", "app"), ("cpython", "app"), ("quire", "one-call")]
+    per_round = _table(
+        ["round", "chunks", "Quire", "Transformers.js", "CPython", "Quire ÷ Transformers.js", "Quire ÷ CPython",
+         "other processes' CPU, cores"],
+        [[str(r + 1), str(res["quire"]["app"]["runs"][r]["chunks"]), _fmt(rate("quire", "app", r)),
+          _fmt(rate("tjs", "app", r)), _fmt(rate("cpython", "app", r)),
+          _fmt(ratio(rate("quire", "app", r), rate("tjs", "app", r)), 2),
+          _fmt(ratio(rate("quire", "app", r), rate("cpython", "app", r)), 2), _fmt(foreign(head_keys, r), 2)]
+         for r in range(len(res["quire"]["app"]["runs"]))])
 
-    ref = rate("quire", "sorted-32")
     ts = infos.get("tjs-same", {}).get("threads")
+    n_rounds = len(one)
     spec_rows = [
         ("quire", "sorted-32", f"Quire: sorted by length, batches of 32, {_plural(tq, 'thread')}",
          padding(one, lengths, 32, True)),
         ("quire", "unsorted-32", "… document order (no length sorting)", padding(one, lengths, 32, False)),
+        ("quire", "padded-256", "… every batch padded to the 256-token window (no dynamic padding)",
+         sum(len(p) for p in one) * 256 / sum(lengths[i] for p in one for i in p)),
         ("quire", "sorted-8", "… batches of 8", padding(one, lengths, 8, True)),
         ("quire", "sorted-1", "… batches of 1 (no padding at all)", 1.0),
         ("quire-1t", "unsorted-32", "… document order and 1 thread", padding(one, lengths, 32, False)),
@@ -347,25 +372,45 @@ def report(m: dict) -> tuple[str, str]:
         ("cpython", "sorted-32", "CPython: sorted, batches of 32", padding(one, lengths, 32, True)),
         ("cpython", "unsorted-32", "CPython: document order", padding(one, lengths, 32, False)),
     ]
-    rows = [[label, _fmt(rate(e, r)), _fmt(ratio(rate(e, r), ref), 2), _fmt(pad, 2)]
+    ref = rate("quire", "sorted-32")
+    rows = [[label, *(_fmt(rate(e, r, at)) for at in range(n_rounds)), _fmt(rate(e, r)),
+             _fmt(ratio(rate(e, r), ref), 2), _fmt(pad, 2)]
             for e, r, label, pad in spec_rows if rate(e, r)]
-    techniques = _table([f"configuration ({len(sample)} chunks, {len(one)} lists of {len(one[0])})", "chunks/s",
-                         "÷ first row", "padded ÷ real tokens"], rows)
+    tech_keys = [(e, r) for e, r, _, _ in spec_rows]
+    rows.append(["*other processes' CPU during the round, cores*",
+                 *(_fmt(foreign(tech_keys, at), 2) for at in range(n_rounds)), "", "", ""])
+    techniques = _table([f"configuration ({len(sample)} chunks, as {n_rounds} lists of {len(one[0])})",
+                         *(f"round {at + 1}" for at in range(n_rounds)), "chunks/s", "÷ first row",
+                         "padded ÷ real tokens"], rows)
 
     # Quire (all of it) ÷ the peer (its default), as a product of single changes on the sample.
-    s_sorted, s_unsorted, s_1t, s_peer = ref, rate("quire", "unsorted-32"), rate("quire-1t", "unsorted-32"), \
-        rate("tjs", "unsorted-32")
-    total = ratio(s_sorted, s_peer)
-    factors = [("length sorting: sorted ÷ document order", ratio(s_sorted, s_unsorted)),
-               (f"threads: {tq} ÷ 1, document order", ratio(s_unsorted, s_1t)),
-               ("the rest: Quire ÷ Transformers.js, both 1 thread and document order (Python tokenizer, "
-                "onnxruntime-web build, Pyodide round trips, output handling)", ratio(s_1t, s_peer))]
+    chain = [("quire", "sorted-32"), ("quire", "unsorted-32"), ("quire-1t", "unsorted-32"), ("tjs", "unsorted-32")]
+    labels = ["length sorting: sorted ÷ document order", f"threads: {tq} ÷ 1, document order",
+              "the rest: Quire ÷ Transformers.js, both 1 thread and document order (Python tokenizer, "
+              "onnxruntime-web build, Pyodide round trips, output handling)"]
+
+    def factor(a, b, at=None):
+        return ratio(rate(*a, at), rate(*b, at))
+
+    total = factor(chain[0], chain[-1])
     share_rows = []
-    for label, f in factors:
+    for (a, b), label in zip(zip(chain, chain[1:]), labels):
+        f = factor(a, b)
         share = math.log(f) / math.log(total) * 100 if f and total and abs(math.log(total)) > 0.01 else None
-        share_rows.append([label, _fmt(f, 2), f"{_fmt(share, 0)} %" if share is not None else "n/a"])
-    share_rows.append(["product: Quire (all of it) ÷ Transformers.js (its default)", _fmt(total, 2), "100 %"])
-    shares = _table(["change (sample, one list)", "factor", "share of log(product)"], share_rows)
+        share_rows.append([label, *(_fmt(factor(a, b, at), 2) for at in range(n_rounds)), _fmt(f, 2),
+                           f"{_fmt(share, 0)} %" if share is not None else "n/a"])
+    share_rows.append(["product: Quire (all of it) ÷ Transformers.js (its default)",
+                       *(_fmt(factor(chain[0], chain[-1], at), 2) for at in range(n_rounds)), _fmt(total, 2), "100 %"])
+    extra = [("dynamic padding: padded to the longest ÷ padded to 256", ("quire", "sorted-32"), ("quire", "padded-256")),
+             ("batches of 32 ÷ batches of 1", ("quire", "sorted-32"), ("quire", "sorted-1")),
+             ("batches of 32 ÷ batches of 8", ("quire", "sorted-32"), ("quire", "sorted-8")),
+             (f"Transformers.js threads: {ts} ÷ {tp}", ("tjs-same", "unsorted-32"), ("tjs", "unsorted-32"))]
+    for label, a, b in extra:
+        share_rows.append([f"*outside the product:* {label}", *(_fmt(factor(a, b, at), 2) for at in range(n_rounds)),
+                           _fmt(factor(a, b), 2), ""])
+    shares = _table(["change (the sample)", *(f"round {at + 1}" for at in range(n_rounds)), "factor",
+                     "share of log(product)"], share_rows)
+    padded_cos = min_cosine(res["quire"]["sorted-32"]["vectors"], res["quire"].get("padded-256", {}).get("vectors", {}))
 
     tok_b, app_b = res["quire"]["tokenize"]["seconds"], res["quire"]["app"]["seconds"]
     tok_c, app_c = res["cpython"]["tokenize"]["seconds"], res["cpython"]["app"]["seconds"]
@@ -415,7 +460,7 @@ same file for all three engines.
 
 {headline}
 
-{spread_line}
+{per_round}
 
 All engines were loaded first; each then embedded 8 chunks untimed. One job ran at a time, the
 engines taking turns ({ROUNDS} rounds of documents), and a rate is chunks over the time from texts in
@@ -439,16 +484,20 @@ second round in reverse order); each row changes one thing from the first.
   CPython ({_fmt(tok_c / app_c * 100, 0)} %). Transformers.js tokenizes in JavaScript.
 {unchanged}- **Equal work.** Lowest cosine over {len(qv)} chunks spread over the input: Quire in the browser
   vs CPython {_fmt(min_cosine(qv, cv), 4)}, Transformers.js vs CPython {_fmt(min_cosine(pv, cv), 4)}, Quire vs
-  Transformers.js {_fmt(min_cosine(qv, pv), 4)}. Transformers.js loaded {onnx_files} and mean-pools
+  Transformers.js {_fmt(min_cosine(qv, pv), 4)}; Quire padded to 256 vs padded to the longest
+  {_fmt(padded_cos, 4)}. Transformers.js loaded {onnx_files} and mean-pools
   `last_hidden_state` itself (the session's outputs: {', '.join(pi.get('outputs') or ['?'])}; it fetches
   both); Quire fetches only the model's pooled, normalised `sentence_embedding`. Both pad a batch to
   its longest chunk and truncate at 256 tokens.
-- The machine is shared: other jobs ran during the measurement (1-minute load average
-  {_fmt(m['load_avg'])} at the start, {_fmt(m['load_avg_end'])} at the end, on {__import__('os').cpu_count()} cores), so a
-  single rate can move by 10-30 % between runs; compare the ratios, measured in turns in the same run.
+- **The machine is shared.** Other people's jobs ran during the measurement (1-minute load average
+  {_fmt(m['load_avg'])} at the start, {_fmt(m['load_avg_end'])} at the end, on {__import__('os').cpu_count()} cores). The
+  "other processes' CPU" figures are the CPU time processes outside this run used during its jobs
+  (from /proc), in cores: a second thread only helps while a core is free, so the thread factors
+  move with them. Single rates move by tens of percent between runs; compare ratios from the same
+  round.
 - Module workers take no import map, so the bench serves `transformers.web.min.js` with its two bare
   imports rewritten to the files `tests/browser/transformersjs.html` maps them to; nothing else
   changes.
 """
-    terminal = "\n\n".join([targets, headline, spread_line, load, techniques, shares])
+    terminal = "\n\n".join([targets, headline, per_round, load, techniques, shares])
     return terminal, body

@@ -9,6 +9,7 @@ import platform
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,6 +81,55 @@ def versions() -> dict[str, str]:
     return {"quire": commit.strip() + (" (with uncommitted changes in py/ or web/)" if dirty.strip() else ""),
             "chromium": chromium_version(), **versions_npm(),
             "python": platform.python_version(), "onnxruntime": onnxruntime.__version__}
+
+
+class ForeignCpu:
+    """CPU used by processes outside this one's tree (other people's jobs on a shared machine), in
+    cores, between `start()` and `stop()`. Linux only; None elsewhere."""
+
+    def __init__(self):
+        self.hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.mark = None
+
+    @staticmethod
+    def _busy() -> int:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        user, nice, system, _idle, _iowait, irq, softirq = map(int, fields[:7])
+        return user + nice + system + irq + softirq
+
+    @staticmethod
+    def _mine() -> int:
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    raw = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                rest = raw[raw.rindex(")") + 2:].split()
+                stats[int(entry.name)] = (int(rest[1]), int(rest[11]) + int(rest[12]))  # ppid, utime + stime
+        tree, todo = set(), [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            tree.add(pid)
+            todo += [child for child, (ppid, _) in stats.items() if ppid == pid and child not in tree]
+        return sum(stats[pid][1] for pid in tree if pid in stats)
+
+    def start(self) -> None:
+        try:
+            self.mark = (time.monotonic(), self._busy(), self._mine())
+        except (OSError, ValueError):
+            self.mark = None
+
+    def stop(self) -> float | None:
+        if self.mark is None:
+            return None
+        t0, busy0, mine0 = self.mark
+        try:
+            busy, mine = self._busy() - busy0, self._mine() - mine0
+        except (OSError, ValueError):
+            return None
+        return max(0.0, (busy - mine) / self.hz / max(time.monotonic() - t0, 1e-6))
 
 
 def command() -> str:

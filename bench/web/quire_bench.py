@@ -13,11 +13,15 @@ from quire.tokenizers import Tokenizer
 
 
 class Bench:
-    def __init__(self, registry_json, tokenizer_json, js_embedder, texts_json):
+    def __init__(self, registry_json, tokenizer_json, js_embedder, js_fixed_width, texts_json):
         record = next(r for r in json.loads(registry_json)["models"] if r["role"] == "embedding")
         dims = record["facts"]["dims"]
-        self.model = EmbeddingModel.from_facts(record["id"], record["facts"], Tokenizer.from_json(tokenizer_json),
+        tokenizer = Tokenizer.from_json(tokenizer_json)
+        self.model = EmbeddingModel.from_facts(record["id"], record["facts"], tokenizer,
                                                BrowserEmbedder(js_embedder, dims))
+        # The same model with every batch padded to the window (the "no dynamic padding" row).
+        self.fixed = EmbeddingModel.from_facts(record["id"], record["facts"], tokenizer,
+                                               BrowserEmbedder(js_fixed_width, dims))
         self.texts = json.loads(texts_json)
 
     def warm_up(self):
@@ -26,15 +30,16 @@ class Bench:
     def run(self, spec_json):
         spec = json.loads(spec_json)
         keep = set(spec.get("keep", ()))
-        self.model.batch_size = spec.get("batch", 32)
+        model = self.fixed if spec.get("fixed") else self.model
+        model.batch_size = spec.get("batch", 32)
         kept = {}
         for group in spec["groups"]:
             texts = [self.texts[i] for i in group]
             if spec.get("tokenizeOnly"):
                 for t in texts:
-                    self.model.tokenizer.encode(t)
+                    model.tokenizer.encode(t)
                 continue
-            vectors = self.model.embed(texts) if spec.get("sort", True) else in_order(self.model, texts)
+            vectors = model.embed(texts) if spec.get("sort", True) else in_order(model, texts)
             for i, v in zip(group, vectors):
                 if i in keep:
                     kept[i] = list(v)
