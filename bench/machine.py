@@ -42,11 +42,10 @@ def _ram_gb() -> float:
         return float("nan")
 
 
-def machine(load: float | None = None) -> str:
-    """CPU, cores, RAM, OS; and the 1-minute load average (at `load`, or now)."""
-    load = os.getloadavg()[0] if load is None else load
+def machine() -> str:
+    """CPU, cores, RAM, OS."""
     return (f"{_cpu_model()}, {os.cpu_count()} logical cores, {_ram_gb():.0f} GB RAM, "
-            f"{platform.system()} {platform.release()}; 1-minute load average {load:.1f} when the part started")
+            f"{platform.system()} {platform.release()}")
 
 
 def _npm_version(package: str, base: Path | None = None) -> str:
