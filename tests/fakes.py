@@ -80,26 +80,33 @@ class MemoryStore:
 
 
 class ScriptedGenerator:
-    """A 'model' that says `script` and then its end token, whatever the prompt; records what it was fed."""
+    """A 'model' that says `script` and then its end token, whatever the prompt; records what it was fed.
+
+    The prediction after each position depends only on how many tokens follow the prompt there,
+    so drafts checked in one pass (speculative decoding) get the answers single steps would.
+    """
 
     def __init__(self, tokenizer, script: str, eos: int, context: int = 2048, vocab: int = 100):
         self.script = tokenizer.encode(script, add_special_tokens=False)
         self.eos, self.context, self.vocab = eos, context, vocab
         self.fed: list[int] = []
+        self.passes = 0
 
     def reset(self) -> None:
         self.fed = []
-        self.said = 0
+        self.prompt = None  # the first step's length
 
     def step(self, ids: list[int], top_k: int, positions: int = 1) -> list[list[tuple[int, float]]]:
+        self.passes += 1
+        self.prompt = len(ids) if self.prompt is None else self.prompt
         rows = []
         for token in ids:
             self.fed.append(token)
-            if len(rows) == len(ids) - 1:  # only the last position's prediction is used
-                nxt = self.script[self.said] if self.said < len(self.script) else self.eos
-                self.said += 1
-            else:
-                nxt = self.eos
+            said = len(self.fed) - self.prompt  # script tokens already in the sequence
+            nxt = self.script[said] if 0 <= said < len(self.script) else self.eos
             others = [t for t in range(self.vocab) if t != nxt][: top_k - 1]
             rows.append([(nxt, 10.0)] + [(t, -float(i)) for i, t in enumerate(others)])
         return rows[-positions:]
+
+    def discard(self, count: int) -> None:
+        del self.fed[len(self.fed) - count:]

@@ -52,3 +52,43 @@ def test_browser_generator_follows_cpython_through_the_kv_cache(page, built_mode
     # Greedy decoding in the browser reproduces the CPython answer: top-1 equals the fed token.
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     assert "Warsaw" in tok.decode([t for t in got[1]])
+
+
+def test_browser_generator_checks_drafts_in_one_pass_and_discards_the_wrong_ones(page, built_models):
+    """Speculative decoding's two calls: logits for several fed positions at once, then forgetting
+    the wrong guesses; the browser must give the rows CPython gives."""
+    folder = built_models["smollm2-135m-instruct"]
+    config = json.loads((folder / "config.json").read_text())
+    generator = OnnxGenerator(folder)
+    prompt = grounded_prompts(folder)[0]
+    answer = greedy(generator, prompt, stop=generator.stop_ids)[:5]
+    fed = [answer[0], answer[1], answer[2], 11, 12]  # two right guesses after the chosen token, two wrong
+
+    def run_cpython():
+        generator.reset()
+        rows = [int(generator.forward(prompt, 1)[-1].argmax())]
+        rows += generator.forward(fed, 5).argmax(1).tolist()
+        generator.discard(2)
+        return rows + [int(generator.forward([answer[3]], 1)[-1].argmax())]
+
+    got = page.evaluate("""async ([url, config, prompt, fed, next]) => {
+        const ort = await import("/vendor/ort/ort.wasm.min.mjs");
+        const { Generator } = await import("/web/onnx-bridge.js");
+        const generator = await Generator.load(ort, url, config);
+        const argmaxRows = (logits, rows) => Array.from({ length: rows }, (_, r) => {
+            const row = logits.subarray(r * config.vocab_size, (r + 1) * config.vocab_size);
+            let best = 0;
+            for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+            return best;
+        });
+        try {
+            const out = argmaxRows(await generator.forward(prompt, 1), 1);
+            out.push(...argmaxRows(await generator.forward(fed, 5), 5));
+            generator.discard(2);
+            return [...out, ...argmaxRows(await generator.forward([next], 1), 1)];
+        } finally {
+            await generator.release();
+        }
+    }""", ["/generator/onnx/model_quantized.onnx", config, prompt, fed, answer[3]])
+    assert run_cpython() == got
+    assert got[:4] == answer[:4] and got[6] == answer[4]  # the discarded guesses left no trace

@@ -561,6 +561,8 @@ def check(js_store, js_index, js_embedder, js_generator, js_big):
     generator.reset()
     out["step1"] = generator.step([5, 6, 7], 3)
     out["step2"] = generator.step([8, 9], 2, positions=2)
+    generator.discard(1)
+    out["discarded"] = list(js_generator.discarded)
     out["context"] = generator.context
     return json.dumps(out)
 '''
@@ -598,6 +600,8 @@ def test_python_wrappers_in_pyodide(browser):
         const generator = {
           resets: 0,
           reset() { this.resets++; },
+          discarded: [],
+          discard(count) { this.discarded.push(count); },
           async step(ids, topK, positions) {   // candidates for row p: id*10 + j, logit -j - p/10
             const out = { ids: new Int32Array(positions * topK), logits: new Float32Array(positions * topK) };
             for (let p = 0; p < positions; p++) for (let j = 0; j < topK; j++) {
@@ -625,7 +629,7 @@ def test_python_wrappers_in_pyodide(browser):
     assert out["step1"] == [[[70, 0.0], [71, -1.0], [72, -2.0]]]
     assert out["step2"] == [[[80, pytest.approx(0.0)], [81, pytest.approx(-1.0)]],
                             [[90, pytest.approx(-0.1)], [91, pytest.approx(-1.1)]]]
-    assert out["context"] == 2048
+    assert out["context"] == 2048 and out["discarded"] == [1]
     print(f"\nPyodide start {start:.1f} s; BrowserStore.get {out['get_ms']:.2f} ms (run_sync); BrowserIndex 384-d: "
           f"add 500 {out['add500_ms']:.0f} ms, search k=10 {out['search384_ms']:.2f} ms")
 

@@ -42,3 +42,6 @@ def test_retrieval_and_extractive_answers_on_two_real_articles(tmp_path, built_m
     assert report.retrieval["hybrid"]["recall@5"] >= 0.95
     assert report.retrieval["keyword"]["recall@5"] >= 0.9 and report.retrieval["vector"]["recall@5"] >= 0.85
     assert report.answers["extractive_contains"] >= 0.7
+    for kind, m in report.retrieval.items():  # ranking quality agrees with recall, and stays a fraction
+        assert m["recall@1"] <= m["mrr"] <= 1 and 0.5 * m["recall@10"] <= m["ndcg@10"] <= m["recall@10"], kind
+    assert "nDCG@10" in report.table()

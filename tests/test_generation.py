@@ -3,7 +3,7 @@ import random
 import pytest
 
 from fakes import ScriptedGenerator
-from quire.generation import GenerationModel, Sampling, _penalised, choose, generate
+from quire.generation import GenerationModel, Sampling, _penalised, choose, draft_from_context, generate
 from quire.tokenizers import Tokenizer
 
 
@@ -68,6 +68,42 @@ def test_sampling_is_seeded_and_top_p_keeps_the_nucleus():
     assert picks == [choose(candidates, warm, random.Random(seed)) for seed in range(200)]
 
 
+def test_draft_continues_the_latest_longest_match_in_the_context():
+    context = [1, 2, 3, 9, 9, 2, 3, 4, 5, 6, 7, 1, 2, 3]
+    assert draft_from_context(context, 3) == [9, 9, 2]  # "1 2 3" matched (longest), its continuation
+    assert draft_from_context([5, 2, 3, 8, 4, 2, 3], 2) == [8, 4]  # only "2 3" matches
+    assert draft_from_context([4, 5, 6, 7, 4, 5, 1, 4, 5], 1) == [1]  # the latest "4 5"
+    assert draft_from_context([1, 2, 3], 4) == []
+    assert draft_from_context([1, 2, 1, 2], 0) == []
+
+
+def test_answers_copied_from_the_prompt_take_fewer_model_runs_and_say_the_same(smol):
+    record, tok, _ = smol
+    fact = "The Severn Bridge opened in 1966 after five years of construction by Freeman Fox."
+    prompt = tok.encode(f"Sources:\n[1] {fact}\nQuestion: When did the bridge open?\nAnswer:",
+                        add_special_tokens=False)
+    outputs = {}
+    for draft in (0, 8):
+        model = scripted(smol, fact)
+        outputs[draft] = (generate(model, prompt, Sampling(), draft=draft), model.generator)
+    (plain, plain_gen), (fast, fast_gen) = outputs[0], outputs[8]
+    assert fast.text == plain.text == fact and fast.ids == plain.ids
+    assert fast_gen.fed[:len(prompt) + len(fast.ids)] == prompt + fast.ids  # wrong guesses were discarded
+    assert plain.passes == len(plain.ids) + 1 and fast.passes <= plain.passes / 3
+    assert fast.acceptance > 0.6 and plain.drafted == 0  # guesses run past the copy at its end
+
+
+def test_wrong_guesses_change_nothing_and_limits_still_hold(smol):
+    record, tok, _ = smol
+    # The prompt holds a near copy that diverges: guesses from it fail after "The cat".
+    prompt = tok.encode("The cat sat on the red mat near the door. Repeat:", add_special_tokens=False)
+    for max_new in (3, 5, 40):
+        got = [generate(scripted(smol, "The cat slept on the mat near the door all day."), prompt,
+                        Sampling(max_new_tokens=max_new), draft=draft) for draft in (0, 8)]
+        assert got[0].ids == got[1].ids and got[0].finish == got[1].finish
+    assert got[1].drafted > got[1].accepted > 0
+
+
 def test_greedy_with_the_real_model_matches_plain_argmax(smol):
     from quire.backends.cpython import OnnxGenerator
     record, tok, folder = smol
@@ -83,3 +119,17 @@ def test_greedy_with_the_real_model_matches_plain_argmax(smol):
         logits = generator.forward([expect[-1]])[-1]
     assert out.ids == expect
     assert "Paris" in out.text
+
+
+def test_speculation_with_the_real_model_changes_only_the_number_of_runs(smol):
+    from quire.backends.cpython import OnnxGenerator
+    record, tok, folder = smol
+    model = GenerationModel.from_facts(record.id, record.facts, tok, OnnxGenerator(folder))
+    source = ("The Golden Gate Bridge was opened on May 27, 1937. Its main span is 1,280 metres long "
+              "and it was the longest suspension bridge in the world until 1964.")
+    prompt = tok.encode(model.chat.render([{"role": "user", "content":
+                        f"{source}\n\nCopy the first sentence of the text above exactly."}]), add_special_tokens=False)
+    for sampling in (Sampling(max_new_tokens=40), Sampling(max_new_tokens=40, temperature=0.7, top_p=0.9, seed=3)):
+        plain, fast = (generate(model, prompt, sampling, draft=draft) for draft in (0, 8))
+        assert fast.ids == plain.ids and fast.text == plain.text
+        assert fast.passes < plain.passes and fast.accepted > 0

@@ -36,7 +36,7 @@ def test_generator_exposes_a_kv_cache_the_onnx_community_way(built_models):
     inputs = {i.name for i in model.graph.input}
     outputs = {o.name for o in model.graph.output}
     layers = config["num_hidden_layers"]
-    assert {"input_ids", "attention_mask", "position_ids"} <= inputs
+    assert {"input_ids", "attention_mask", "position_ids", "num_logits_to_keep"} <= inputs
     assert {f"past_key_values.{i}.{kv}" for i in range(layers) for kv in ("key", "value")} <= inputs
     assert {"logits"} | {f"present.{i}.{kv}" for i in range(layers) for kv in ("key", "value")} == outputs
     assert json.loads((folder / "tokenizer_config.json").read_text())["chat_template"].startswith("{% for")
@@ -85,6 +85,17 @@ def test_quantized_generator_answers_a_grounded_question(built_models):
     generator = OnnxGenerator(folder)
     answer = tok.decode(greedy(generator, prompt, stop=generator.stop_ids))
     assert "Warsaw" in answer
+
+
+def test_generator_returns_only_the_rows_asked_for(built_models):
+    """A prompt's prefill needs one row of logits (a draft check a few), not one per prompt token."""
+    generator = OnnxGenerator(built_models["smollm2-135m-instruct"])
+    prompt = grounded_prompts(built_models["smollm2-135m-instruct"])[0]
+    every = generator.forward(prompt, 0)
+    generator.reset()
+    last_three = generator.forward(prompt, 3)
+    assert every.shape[0] == len(prompt) and last_three.shape[0] == 3
+    assert np.allclose(last_three, every[-3:], atol=1e-3)
 
 
 def test_second_build_reuses_the_cache(built_models):

@@ -70,6 +70,8 @@ export class Generator {
     this.kvHeads = config.num_key_value_heads;
     this.headDim = config.head_dim || config.hidden_size / config.num_attention_heads;
     this.vocab = config.vocab_size;
+    // Our exports take it; onnx-community decoders may not, and then give every row.
+    this.canKeep = session.inputNames.includes("num_logits_to_keep");
     this.reset();
   }
 
@@ -83,8 +85,9 @@ export class Generator {
     this.length = 0;
   }
 
-  // Appends `ids` to the sequence; returns the logits of its last position (Float32Array, vocab).
-  async forward(ids) {
+  // Appends `ids` to the sequence; returns the logits of their last `keep` positions
+  // (Float32Array, keep x vocab, row-major).
+  async forward(ids, keep = 1) {
     const n = ids.length;
     const total = this.length + n;
     const feeds = {
@@ -93,13 +96,31 @@ export class Generator {
       position_ids: new this.ort.Tensor("int64", int64(Array.from({ length: n }, (_, i) => this.length + i)), [1, n]),
       ...this.past,
     };
+    if (this.canKeep) feeds.num_logits_to_keep = new this.ort.Tensor("int64", BigInt64Array.of(BigInt(keep)), []);
     const out = await this.session.run(feeds);
     for (let i = 0; i < this.layers; i++) {
       this.past[`past_key_values.${i}.key`] = out[`present.${i}.key`];
       this.past[`past_key_values.${i}.value`] = out[`present.${i}.value`];
     }
     this.length = total;
-    return out.logits.data.subarray((n - 1) * this.vocab, n * this.vocab);
+    const rows = out.logits.dims[1];
+    return out.logits.data.subarray((rows - keep) * this.vocab, rows * this.vocab);
+  }
+
+  // Forgets the last `count` tokens (drafts that were wrong) by copying the cache without them.
+  // (Masking them with attention_mask zeros instead changes the logits: the graph does not honour
+  // holes in the mask.)
+  discard(count) {
+    const keep = this.length - count;
+    for (const [name, tensor] of Object.entries(this.past)) {
+      const [, heads, length, dim] = tensor.dims;
+      const data = new Float32Array(heads * keep * dim);
+      for (let h = 0; h < heads; h++) {
+        data.set(tensor.data.subarray(h * length * dim, (h * length + keep) * dim), h * keep * dim);
+      }
+      this.past[name] = new this.ort.Tensor("float32", data, [1, heads, keep, dim]);
+    }
+    this.length = keep;
   }
 
   release() {

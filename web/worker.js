@@ -2,6 +2,7 @@
 // to the Python session (py/quire/worker.py). It moves bytes and reports progress; it decides nothing.
 import { loadPyodide } from "./pyodide/pyodide.mjs";
 import { configureOrt, Embedder, Generator } from "./onnx-bridge.js";
+import { candidateSteps } from "./candidates.js";
 import { IdbStore, requestPersistence } from "./idb-store.js";
 import { HnswIndex } from "./hnsw-index.js";
 
@@ -52,33 +53,6 @@ async function chooseBackend() {
   return { name: "wasm", ort: await import("./ort/ort.wasm.min.mjs"), providers: ["wasm"] };
 }
 
-// The Generator protocol's `step`: the decoder runs here, Python gets the top candidates only.
-function generatorBridge(generator) {
-  return {
-    reset: () => generator.reset(),
-    async step(ids, topK, positions) {
-      if (positions !== 1) throw new Error("this generator returns the last position only");
-      const logits = await generator.forward(Array.from(ids));
-      const best = topIndexes(logits, topK);
-      return { ids: Int32Array.from(best), logits: Float32Array.from(best, (i) => logits[i]) };
-    },
-  };
-}
-
-// Indexes of the k largest values, best first: one pass with a small sorted buffer.
-function topIndexes(values, k) {
-  const top = [];
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (top.length === k && v <= values[top[k - 1]]) continue;
-    let at = top.length === k ? k - 1 : top.length;
-    while (at > 0 && values[top[at - 1]] < v) at--;
-    top.splice(at, 0, i);
-    if (top.length > k) top.pop();
-  }
-  return top;
-}
-
 async function boot() {
   const registry = await (await fetch("./models/registry.json")).text();
   const models = JSON.parse(registry).models;
@@ -111,7 +85,7 @@ async function boot() {
   const persisted = await requestPersistence();
   const pyodide = await pyodideReady;
 
-  const js = { store, index, embedder, generator: generatorBridge(generator) };
+  const js = { store, index, embedder, generator: candidateSteps(generator) };
   const { Session } = pyodide.pyimport("quire.worker");
   session = await Session.callPromising(registry, JSON.stringify(tokenizers), js);
   const threads = backend.ort.env.wasm.numThreads;

@@ -8,6 +8,7 @@ when its span covers the gold answer's span; answers are scored with SQuAD's nor
 from __future__ import annotations
 
 import json
+import math
 import re
 import string
 from collections import Counter
@@ -17,6 +18,7 @@ from typing import Callable
 from .library import Answer, Library
 
 RECALL_AT = (1, 5, 10)
+NDCG_AT = 10
 
 
 def normalize(text: str) -> str:
@@ -63,10 +65,11 @@ class Report:
 
     def table(self) -> str:
         """The report as Markdown tables, as docs/quality.md shows it."""
-        lines = [f"{self.questions} questions", "", "| retrieval | recall@1 | recall@5 | recall@10 | MRR |",
-                 "|---|---|---|---|---|"]
+        lines = [f"{self.questions} questions", "",
+                 "| retrieval | recall@1 | recall@5 | recall@10 | MRR | nDCG@10 |", "|---|---|---|---|---|---|"]
         for kind, m in self.retrieval.items():
-            lines.append(f"| {kind} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | {m['mrr']:.3f} |")
+            lines.append(f"| {kind} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | {m['recall@10']:.3f} "
+                         f"| {m['mrr']:.3f} | {m['ndcg@10']:.3f} |")
         a = self.answers
         lines += ["", "| answer | contains gold | token F1 | exact match |", "|---|---|---|---|",
                   f"| extractive | {a['extractive_contains']:.3f} | {a['extractive_f1']:.3f} | {a['extractive_em']:.3f} |"]
@@ -74,7 +77,8 @@ class Report:
             lines += [f"| generated | {a['contains']:.3f} | {a['f1']:.3f} | {a['em']:.3f} |", "",
                       f"citation precision {a['citation_precision']:.3f}, coverage {a['citation_coverage']:.3f}; "
                       f"{a['new_tokens']:.1f} new tokens per answer, {a['hit_limit']:.1%} hit the token limit, "
-                      f"{a['seconds']:.1f} s per question"]
+                      f"{a['seconds']:.1f} s per question; {a['tokens_per_pass']:.2f} tokens per model run, "
+                      f"{a['acceptance']:.1%} of the tokens guessed from the sources accepted"]
         return "\n".join(lines)
 
     def to_json(self) -> str:
@@ -108,19 +112,28 @@ def _relevant(library: Library, question: Question, doc_id: str, label: int) -> 
     return chunk.doc_id == doc_id and chunk.start <= question.start and question.end <= chunk.end
 
 
+def _ideal_dcg(library: Library, question: Question, doc_id: str) -> float:
+    """The best DCG@10 possible: every chunk that covers the answer (overlapping chunks can) ranked first."""
+    relevant = sum(_relevant(library, question, doc_id, label) for label in library.chunks)
+    return sum(1 / math.log2(rank + 1) for rank in range(1, min(relevant, NDCG_AT) + 1))
+
+
 def evaluate(library: Library, questions: list[Question], generate: bool = True,
              progress: Callable[[int, int, Answer | None], None] | None = None) -> Report:
     """Retrieval for every question; answers (extractive, and generated when `generate`) too."""
     by_name = {meta["name"]: doc_id for doc_id, meta in library.documents.items()}
     depth = max(RECALL_AT) * 2
     hits = {kind: Counter() for kind in ("keyword", "vector", "hybrid")}
-    reciprocal = Counter()
+    reciprocal, gain = Counter(), Counter()
     scores: Counter = Counter()
+    work: Counter = Counter()  # model runs and guessed tokens (speculative decoding)
     cited = cited_right = sentences = supported = 0
     for n, q in enumerate(questions, start=1):
         doc_id = by_name[q.doc_name]
+        ideal = _ideal_dcg(library, q, doc_id)
         for kind, labels in library.rankings(q.text, depth).items():
             ranks = [i for i, label in enumerate(labels, start=1) if _relevant(library, q, doc_id, label)]
+            gain[kind] += sum(1 / math.log2(r + 1) for r in ranks if r <= NDCG_AT) / ideal if ideal else 0.0
             if ranks:
                 reciprocal[kind] += 1 / ranks[0]
                 for k in RECALL_AT:
@@ -137,6 +150,7 @@ def evaluate(library: Library, questions: list[Question], generate: bool = True,
             scores["new_tokens"] += answer.tokens
             scores["hit_limit"] += answer.finish == "length"
             scores["seconds"] += answer.seconds
+            work.update(passes=answer.passes, drafted=answer.drafted, accepted=answer.accepted)
             for span in answer.citations():
                 cited += 1
                 cited_right += contains(span.text, q.answers) > 0
@@ -149,8 +163,11 @@ def evaluate(library: Library, questions: list[Question], generate: bool = True,
     for kind in hits:
         report.retrieval[kind] = {f"recall@{k}": hits[kind][k] / total for k in RECALL_AT}
         report.retrieval[kind]["mrr"] = reciprocal[kind] / total
+        report.retrieval[kind]["ndcg@10"] = gain[kind] / total
     report.answers = {key: value / total for key, value in scores.items()}
     if generate:
+        report.answers["tokens_per_pass"] = scores["new_tokens"] / work["passes"] if work["passes"] else 0.0
+        report.answers["acceptance"] = work["accepted"] / work["drafted"] if work["drafted"] else 0.0
         report.answers["citation_precision"] = cited_right / cited if cited else 0.0
         report.answers["citation_coverage"] = supported / sentences if sentences else 0.0
     return report

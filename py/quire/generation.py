@@ -4,6 +4,8 @@ Greedy or temperature/top-p sampling, a repetition penalty on the tokens generat
 the prompt: an answer should be free to copy its sources), and stops on the model's end tokens,
 on stop strings, at a token limit, at the end of the context, or when the caller cancels.
 Streaming holds back text that could still become a stop string or is half a UTF-8 character.
+Tokens the answer is likely to copy from its sources are guessed from the prompt and checked
+several per model run (speculative decoding); the text is the same as one token per run.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from .protocols import Generator
 from .tokenizers import Tokenizer
 
 CANDIDATES = 64  # top tokens per step the backend returns; penalties and sampling choose among them
+DRAFT = 8  # tokens guessed from the prompt and checked in one pass
+DRAFT_NGRAM = 3  # the longest suffix matched against the prompt to find the guess
 
 
 @dataclass
@@ -51,6 +55,13 @@ class Generation:
     text: str
     ids: list[int] = field(default_factory=list)
     finish: str = "eos"  # "eos" | "stop" | "length" | "context" | "cancelled"
+    passes: int = 0  # model runs, the prompt's included
+    drafted: int = 0  # tokens guessed from the prompt
+    accepted: int = 0  # guesses that were the chosen token
+
+    @property
+    def acceptance(self) -> float:
+        return self.accepted / self.drafted if self.drafted else 0.0
 
 
 def _penalised(candidates: list[tuple[int, float]], seen: set[int], penalty: float) -> list[tuple[int, float]]:
@@ -94,41 +105,90 @@ def _held_back(text: str, stops: tuple[str, ...]) -> int:
     return hold
 
 
+def draft_from_context(context: list[int], limit: int, longest: int = DRAFT_NGRAM) -> list[int]:
+    """Up to `limit` tokens that followed the latest earlier occurrence of the context's last n-gram.
+
+    Prompt-lookup drafting: an answer about documents copies runs of its sources, so once its last
+    few tokens match a place in the prompt, the tokens after that place are a good guess of what
+    comes next. Longer matches are tried first; no match, no draft.
+    """
+    if limit <= 0:
+        return []
+    end = len(context)
+    for n in range(min(longest, end - 1), 0, -1):
+        suffix = context[end - n:]
+        for start in range(end - n - 1, -1, -1):
+            if context[start:start + n] == suffix:
+                return context[start + n:start + n + limit]
+    return []
+
+
 def generate(model: GenerationModel, prompt: list[int], sampling: Sampling = Sampling(),
              on_text: Callable[[str], None] | None = None,
-             cancelled: Callable[[], bool] | None = None) -> Generation:
-    """Run the model from `prompt`; `on_text` receives each new piece of text as it becomes final."""
+             cancelled: Callable[[], bool] | None = None, draft: int = DRAFT) -> Generation:
+    """Run the model from `prompt`; `on_text` receives each new piece of text as it becomes final.
+
+    Speculative: each pass feeds the last chosen token plus up to `draft` tokens guessed from the
+    prompt (`draft_from_context`) and gets candidates for every one of those positions. A guess is
+    kept while it equals the token chosen at its position, so the text is exactly what one token per
+    pass would give (the same `choose` runs once per token, sampling included); the first miss
+    ends the run, and the guesses after it are discarded from the cache.
+    """
     generator, tokenizer = model.generator, model.tokenizer
     rng = random.Random(sampling.seed)
     generator.reset()
-    candidates = generator.step(prompt, CANDIDATES)[-1]
+    rows = generator.step(prompt, CANDIDATES)
+    guesses: list[int] = []
     ids: list[int] = []
     sent = 0  # characters already streamed
     text, finish = "", "length"
-    while len(ids) < sampling.max_new_tokens:
-        if cancelled and cancelled():
-            finish = "cancelled"
-            break
-        token = choose(_penalised(candidates, set(ids), sampling.repetition_penalty), sampling, rng)
+    passes, drafted, accepted = 1, 0, 0
+
+    def emit(token: int) -> str | None:
+        """Take `token` as the next one; the finish reason if it ends the answer."""
+        nonlocal text, sent
         if token in model.stop_ids:
-            finish = "eos"
-            break
+            return "eos"
         ids.append(token)
         text = tokenizer.decode(ids)
         hit = min((i for i in (text.find(s, max(0, sent - len(s))) for s in sampling.stop_strings) if i >= 0),
                   default=-1)
         if hit >= 0:
-            text, finish = text[:hit], "stop"
-            break
+            text = text[:hit]
+            return "stop"
         ready = len(text) - _held_back(text, sampling.stop_strings)
         if on_text and ready > sent:
             on_text(text[sent:ready])
             sent = ready
+        if len(ids) >= sampling.max_new_tokens:
+            return "length"
         if len(prompt) + len(ids) >= generator.context:
-            finish = "context"
+            return "context"
+        return None
+
+    while True:
+        ended = None
+        for at, row in enumerate(rows):
+            if cancelled and cancelled():
+                ended = "cancelled"
+                break
+            token = choose(_penalised(row, set(ids), sampling.repetition_penalty), sampling, rng)
+            ended = emit(token)
+            if ended or at == len(guesses) or token != guesses[at]:
+                break
+            accepted += 1
+        if ended:
+            finish = ended
             break
-        candidates = generator.step([token], CANDIDATES)[-1]
+        kept = at  # guesses confirmed by this pass; the rest are not the text
+        if kept < len(guesses):
+            generator.discard(len(guesses) - kept)
+        room = min(sampling.max_new_tokens - len(ids), generator.context - len(prompt) - len(ids)) - 1
+        guesses = draft_from_context(prompt + ids, min(draft, room))
+        drafted += len(guesses)
+        rows = generator.step([ids[-1], *guesses], CANDIDATES, positions=len(guesses) + 1)
+        passes += 1
     text = text.rstrip("\ufffd")
     if on_text and len(text) > sent:
         on_text(text[sent:])
-    return Generation(text, ids, finish)
+    return Generation(text, ids, finish, passes, drafted, accepted)

@@ -22,9 +22,9 @@ from .chunking import Chunker
 from .citations import Attribution, Passage, Span, attribute, extractive_answer
 from .documents import Block, Document, DocumentError, Limits, parse
 from .embedding import EmbeddingModel
-from .generation import Generation, GenerationModel, Sampling, generate
+from .generation import DRAFT, Generation, GenerationModel, Sampling, generate
 from .keyword import KeywordIndex, terms
-from .prompting import build_prompt
+from .prompting import Prompt, build_prompt
 from .protocols import Store, Vector, VectorIndex
 from .retrieval import reciprocal_rank_fusion
 
@@ -44,6 +44,7 @@ class Settings:
     passages: int = 4  # passages offered to the generator
     prompt_tokens: int = 1024  # prompt budget: prefill time grows with it, a small model gains little
     sampling: Sampling = Sampling(repetition_penalty=1.1, stop_strings=("\n\n",))
+    draft: int = DRAFT  # tokens guessed from the sources per model run (0: one token per run)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class Answer:
     finish: str
     tokens: int = 0  # generated tokens
     seconds: float = 0.0
+    passes: int = 0  # model runs for the generated answer
+    drafted: int = 0  # tokens guessed from the sources
+    accepted: int = 0  # guesses the model confirmed
 
     def citations(self) -> list[Span]:
         return self.attribution.citations
@@ -285,6 +289,11 @@ class Library:
 
     # --- answering ------------------------------------------------------------------------------
 
+    def prompt(self, question: str, hits: list[Hit]) -> Prompt:
+        """The generator's prompt: the question and the passages that fit the budget, numbered as `hits`."""
+        return build_prompt(self.generation.chat, question, [(_title(h), h.text) for h in hits],
+                            self.settings.prompt_tokens - self.settings.sampling.max_new_tokens)
+
     def ask(self, question: str, on_event: Events | None = None,
             cancelled: Callable[[], bool] | None = None) -> Answer:
         """Retrieve, show the sources and the extractive answer at once, then stream the generated answer.
@@ -303,10 +312,9 @@ class Library:
         emit("extractive", extractive)
         generated = Generation("", finish="none")
         if self.generation and hits:
-            prompt = build_prompt(self.generation.chat, question, [(_title(h), h.text) for h in hits],
-                                  self.settings.prompt_tokens - self.settings.sampling.max_new_tokens)
+            prompt = self.prompt(question, hits)
             generated = generate(self.generation, prompt.ids, self.settings.sampling,
-                                 lambda text: emit("token", text), cancelled)
+                                 lambda text: emit("token", text), cancelled, self.settings.draft)
             offered = {s.number for s in prompt.sources}
             usable = [(s, v) for s, v in zip(spans, vectors) if s.source in offered]
             spans, span_vectors = [s for s, _ in usable], [v for _, v in usable]
@@ -314,7 +322,8 @@ class Library:
             span_vectors = vectors
         attribution = attribute(generated.text, spans, self.embedding.embed, span_vectors)
         answer = Answer(question, attribution.text(), generated.text, attribution, extractive, hits,
-                        generated.finish, len(generated.ids), time.monotonic() - started)
+                        generated.finish, len(generated.ids), time.monotonic() - started,
+                        generated.passes, generated.drafted, generated.accepted)
         emit("answer", answer)
         return answer
 

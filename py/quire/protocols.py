@@ -51,6 +51,9 @@ class Generator(Protocol):
         drafts that are checked in one pass (speculative decoding).
         """
 
+    def discard(self, count: int) -> None:
+        """Forget the last `count` tokens appended (drafts that turned out wrong)."""
+
 
 class Store(Protocol):
     """Named byte blobs, changed only in atomic batches: after a crash each batch is all there or absent."""

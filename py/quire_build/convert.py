@@ -101,8 +101,12 @@ def bert_embedding(rec: ModelRecord, src: Path, out: Path) -> None:
 class _CausalLMWithCache(torch.nn.Module):
     """Flat tensors in and out, the way onnx-community decoders take their KV cache.
 
-    inputs: input_ids, attention_mask, position_ids, past_key_values.{i}.key/value
+    inputs: input_ids, attention_mask, position_ids, num_logits_to_keep, past_key_values.{i}.key/value
     outputs: logits, present.{i}.key/value
+
+    `num_logits_to_keep` (an int64 scalar, as Transformers.js feeds it): logits for only the last
+    that many positions, 0 for all. A 1,000-token prompt then costs one row of the output
+    projection (49k x 576 for SmolLM2), not 1,000, and no 200 MB logits tensor.
     """
 
     def __init__(self, model: torch.nn.Module):
@@ -110,8 +114,13 @@ class _CausalLMWithCache(torch.nn.Module):
         self.model = model
         self.layers = model.config.num_hidden_layers
 
-    def forward(self, input_ids, attention_mask, position_ids, *past):
+    def forward(self, input_ids, attention_mask, position_ids, num_logits_to_keep, *past):
         from transformers import DynamicCache
+
+        # Traced with tensors only, so the slice stays dynamic in the graph.
+        seq = torch.ones_like(input_ids[0]).sum()
+        keep = torch.where(num_logits_to_keep > 0, torch.minimum(num_logits_to_keep, seq), seq)
+        kept_positions = torch.arange(seq - keep, seq)
 
         # A plain cache keeps every position for every layer; sliding-window layers (Gemma 3) then
         # mask what they must not see instead of dropping it, which stays correct at any length.
@@ -119,7 +128,7 @@ class _CausalLMWithCache(torch.nn.Module):
         for i in range(self.layers):
             cache.update(past[2 * i], past[2 * i + 1], i)
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                         past_key_values=cache, use_cache=True)
+                         past_key_values=cache, use_cache=True, logits_to_keep=kept_positions)
         presents = []
         for layer in out.past_key_values.layers:
             presents += [layer.keys, layer.values]
@@ -210,16 +219,18 @@ def gguf_causal_lm(rec: ModelRecord, src: Path, out: Path) -> None:
     ids = torch.tensor([[28, 1126, 314]], dtype=torch.int64)
     mask = torch.ones(1, past_len + seq, dtype=torch.int64)
     pos = torch.arange(past_len, past_len + seq, dtype=torch.int64)[None]
+    keep = torch.tensor(2, dtype=torch.int64)
     past = tuple(torch.randn(1, kv_heads, past_len, head_dim) * 0.1 for _ in range(2 * layers))
     past_names, present_names = kv_names(layers)
     dyn = {"input_ids": {0: "batch", 1: "sequence"},
            "attention_mask": {0: "batch", 1: "total_sequence"},
            "position_ids": {0: "batch", 1: "sequence"},
-           "logits": {0: "batch", 1: "sequence"}}
+           "logits": {0: "batch", 1: "kept_sequence"}}
     dyn.update({n: {0: "batch", 2: "past_sequence"} for n in past_names})
     dyn.update({n: {0: "batch", 2: "total_sequence"} for n in present_names})
-    _export(_CausalLMWithCache(model), (ids, mask, pos, *past), out / "onnx" / "model.onnx",
-            ["input_ids", "attention_mask", "position_ids", *past_names], ["logits", *present_names],
+    _export(_CausalLMWithCache(model), (ids, mask, pos, keep, *past), out / "onnx" / "model.onnx",
+            ["input_ids", "attention_mask", "position_ids", "num_logits_to_keep", *past_names],
+            ["logits", *present_names],
             dyn, rec.recipe["opset"])
 
     vocab = tok.get_vocab()

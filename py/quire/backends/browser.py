@@ -163,6 +163,7 @@ class BrowserGenerator:
         step(ids: Int32Array, topK: number, positions: number)
             -> Promise<{ids: Int32Array, logits: Float32Array}>   (or that object itself)
         reset()                                                   (may return a promise)
+        discard(count)                                            (may return a promise)
 
     `step` appends `ids` to the model's KV cache and returns, for each of the last `positions` of
     them, the `topK` best next tokens and their logits, best first: `positions` rows of `topK`,
@@ -175,6 +176,9 @@ class BrowserGenerator:
 
     def reset(self) -> None:
         _settle(self.js.reset())
+
+    def discard(self, count: int) -> None:
+        _settle(self.js.discard(count))
 
     def step(self, ids: list[int], top_k: int, positions: int = 1) -> list[list[tuple[int, float]]]:
         from pyodide.ffi import to_js

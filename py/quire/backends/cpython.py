@@ -61,6 +61,8 @@ class OnnxGenerator:
         eos = json.loads((model_dir / "generation_config.json").read_text())["eos_token_id"]
         self.stop_ids = set(eos if isinstance(eos, list) else [eos])
         self.session = _session(model_dir / file, threads)
+        # Our exports take it; onnx-community decoders may not, and then give every row.
+        self.can_keep = "num_logits_to_keep" in {i.name for i in self.session.get_inputs()}
         self.past_names = [f"past_key_values.{i}.{kv}" for i in range(self.layers) for kv in ("key", "value")]
         self.output_names = ["logits"] + [f"present.{i}.{kv}" for i in range(self.layers) for kv in ("key", "value")]
         self.reset()
@@ -70,22 +72,28 @@ class OnnxGenerator:
         self.past = [empty] * len(self.past_names)
         self.length = 0
 
-    def forward(self, ids: list[int]) -> np.ndarray:
-        """Logits for each of `ids` (shape [len(ids), vocab]), extending the cache by them."""
+    def forward(self, ids: list[int], keep: int = 0) -> np.ndarray:
+        """Logits for the last `keep` of `ids` (0: all; shape [rows, vocab]), extending the cache by them."""
         n = len(ids)
         feeds = {
             "input_ids": np.asarray([ids], dtype=np.int64),
             "attention_mask": np.ones((1, self.length + n), dtype=np.int64),
             "position_ids": np.arange(self.length, self.length + n, dtype=np.int64)[None],
         }
+        if self.can_keep:
+            feeds["num_logits_to_keep"] = np.asarray(keep, dtype=np.int64)
         feeds.update(zip(self.past_names, self.past))
         logits, *self.past = self.session.run(self.output_names, feeds)
         self.length += n
-        return logits[0]
+        return logits[0][-keep:] if keep else logits[0]
+
+    def discard(self, count: int) -> None:
+        self.length -= count
+        self.past = [np.ascontiguousarray(p[:, :, : self.length]) for p in self.past]
 
     def step(self, ids: list[int], top_k: int, positions: int = 1) -> list[list[tuple[int, float]]]:
         """The Generator protocol: `forward`, keeping the `top_k` candidates of the last `positions` rows."""
-        logits = self.forward(ids)[-positions:]
+        logits = self.forward(ids, positions)
         top = np.argpartition(-logits, top_k - 1, axis=1)[:, :top_k]
         out = []
         for row, cand in zip(logits, top):
