@@ -20,8 +20,12 @@ from .protocols import Generator
 from .tokenizers import Tokenizer
 
 CANDIDATES = 64  # top tokens per step the backend returns; penalties and sampling choose among them
-DRAFT = 8  # tokens guessed from the prompt and checked in one pass
-DRAFT_NGRAM = 3  # the longest suffix matched against the prompt to find the guess
+# Guessing: the answer's last 3 tokens (else 2) are looked up in the prompt and the 4 tokens after
+# them checked in one pass. Measured on XQuAD answers: one-token matches were wrong 8 times in 10
+# and longer guesses rarely survive (answers are short), while each guessed token costs a run ~1/9
+# of a one-token run in CPython; these settings gave the fewest model-milliseconds per token.
+DRAFT = 4
+DRAFT_NGRAMS = (3, 2)
 
 
 @dataclass
@@ -105,17 +109,17 @@ def _held_back(text: str, stops: tuple[str, ...]) -> int:
     return hold
 
 
-def draft_from_context(context: list[int], limit: int, longest: int = DRAFT_NGRAM) -> list[int]:
+def draft_from_context(context: list[int], limit: int, ngrams: tuple[int, ...] = DRAFT_NGRAMS) -> list[int]:
     """Up to `limit` tokens that followed the latest earlier occurrence of the context's last n-gram.
 
     Prompt-lookup drafting: an answer about documents copies runs of its sources, so once its last
     few tokens match a place in the prompt, the tokens after that place are a good guess of what
-    comes next. Longer matches are tried first; no match, no draft.
+    comes next. The n-gram sizes are tried in the order given; no match, no draft.
     """
     if limit <= 0:
         return []
     end = len(context)
-    for n in range(min(longest, end - 1), 0, -1):
+    for n in (n for n in ngrams if n < end):
         suffix = context[end - n:]
         for start in range(end - n - 1, -1, -1):
             if context[start:start + n] == suffix:
