@@ -15,6 +15,8 @@ from quire.keyword import terms
 class HashEmbedder:
     """Bag-of-words vectors: texts sharing words are close. Decodes ids with the tokenizer it is given."""
 
+    batch_size = 4
+
     def __init__(self, tokenizer, dims: int = 64):
         self.tokenizer, self.dims = tokenizer, dims
 

@@ -37,7 +37,7 @@ class CountingEmbedder(HashEmbedder):
 
 def open_library(tokenizers, store, index, script="The cider is pressed in November [1].", name="hash"):
     emb_tok, gen_tok = tokenizers
-    embedding = EmbeddingModel(name, CountingEmbedder(emb_tok), emb_tok, 64)
+    embedding = EmbeddingModel(name, CountingEmbedder(emb_tok), emb_tok, 64, HashEmbedder.batch_size)
     generator = ScriptedGenerator(gen_tok, script, gen_tok.token_id("<|im_end|>"))
     template = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}<|im_start|>assistant\n"
     generation = GenerationModel("scripted", generator, gen_tok, ChatFormat(template, gen_tok),

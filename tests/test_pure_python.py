@@ -79,7 +79,7 @@ from quire.tokenizers import Tokenizer
 registry = load_registry({str(Path(TESTS).parent / "models/registry.toml")!r})
 emb_tok = Tokenizer.from_file({models["all-minilm-l6-v2"]!r} + "/tokenizer.json")
 gen_tok = Tokenizer.from_file({models["smollm2-135m-instruct"]!r} + "/tokenizer.json")
-embedding = EmbeddingModel("hash", HashEmbedder(emb_tok), emb_tok, 64)
+embedding = EmbeddingModel("hash", HashEmbedder(emb_tok), emb_tok, 64, HashEmbedder.batch_size)
 generator = ScriptedGenerator(gen_tok, "Bottles rest in the cellar until spring [2].", gen_tok.token_id("<|im_end|>"))
 smol = registry["smollm2-135m-instruct"]
 generation = GenerationModel.from_facts(smol.id, smol.facts, gen_tok, generator)

@@ -31,7 +31,7 @@ class Bench:
         spec = json.loads(spec_json)
         keep = set(spec.get("keep", ()))
         model = self.fixed if spec.get("fixed") else self.model
-        model.batch_size = spec.get("batch", 32)
+        model.batch_size = spec.get("batch") or model.embedder.batch_size  # none given: the app's
         kept = {}
         for group in spec["groups"]:
             texts = [self.texts[i] for i in group]

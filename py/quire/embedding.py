@@ -15,12 +15,12 @@ class EmbeddingModel:
     embedder: Embedder
     tokenizer: Tokenizer
     dims: int
-    batch_size: int = 32
+    batch_size: int
 
     @classmethod
     def from_facts(cls, model_id: str, facts: dict, tokenizer: Tokenizer, embedder: Embedder) -> EmbeddingModel:
         """From a registry record's id and facts (a ModelRecord in CPython, registry.json in the browser)."""
-        return cls(model_id, embedder, tokenizer, facts["dims"])
+        return cls(model_id, embedder, tokenizer, facts["dims"], embedder.batch_size)
 
     def embed(self, texts: list[str], progress: Callable[[int, int], None] | None = None) -> list[Vector]:
         """One normalised vector per text, in order.

@@ -13,6 +13,8 @@ Vector = Sequence[float]
 
 
 class Embedder(Protocol):
+    batch_size: int  # texts per call that run fastest on this runtime (bench/ingest.py measures it)
+
     def embed(self, batch: list[list[int]]) -> list[Vector]:
         """Token id lists (with the model's specials) -> one L2-normalised vector each."""
 

@@ -30,6 +30,10 @@ def _session(path: Path, threads: int | None = None) -> ort.InferenceSession:
 class OnnxEmbedder:
     """Sentence embeddings from a model exported with a pooled `sentence_embedding` output."""
 
+    # Length-sorted batches of 8 ran 1.3x the rate of batches of 32 (less padding) and 1.08x that of
+    # batches of 1 (fewer calls), on XQuAD paragraphs.
+    batch_size = 8
+
     def __init__(self, model_dir: str | Path, file: str = "onnx/model_quantized.onnx", threads: int | None = None):
         self.session = _session(Path(model_dir) / file, threads)
         self.inputs = {i.name for i in self.session.get_inputs()}
