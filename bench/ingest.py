@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -31,13 +30,12 @@ from pathlib import Path
 import numpy as np
 
 import corpus as corpus_mod
-from machine import ForeignCpu
+from machine import ForeignCpu, fmt, peer_mounts, table
 from quire.embedding import EmbeddingModel
 from quire.tokenizers import Tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_WEB = Path(__file__).resolve().parent / "web"
-PEER = "@huggingface/transformers"
 BATCH = 32
 KEEP = 64  # vectors compared across the three engines
 ROUNDS = 3  # the headline runs in this many interleaved rounds of documents
@@ -137,38 +135,20 @@ def unchanged_file(model_dir: Path, file: str, name: str, data: bytes) -> dict:
 
 # ----------------------------------------------------------------------------------------- browser
 
-def _peer_module(into: Path) -> Path:
-    """transformers.web.min.js with its two bare imports resolved (module workers take no import map)."""
-    src = ROOT / "node_modules" / PEER / "dist" / "transformers.web.min.js"
-    text = src.read_text(encoding="utf-8")
-    mapping = {"onnxruntime-common": "/tjs-ort-common/dist/esm/index.js",
-               "onnxruntime-web/webgpu": "/tjs-ort/ort.webgpu.min.mjs"}
-    for bare, url in mapping.items():
-        text, n = re.subn(rf'(\bfrom\s*)"{re.escape(bare)}"', rf'\1"{url}"', text)
-        if n != 1:
-            raise RuntimeError(f"{src}: expected one import of {bare}, found {n}: update bench/ingest.py")
-    (into / "tjs").mkdir(parents=True, exist_ok=True)
-    (into / "tjs" / "transformers.web.min.js").write_text(text, encoding="utf-8")
-    return into / "tjs"
-
-
 def measure(site: Path, texts: list[str], workers: list[tuple[str, str, dict]], cpython: CPython,
             jobs: list[tuple[str, str, dict]]) -> tuple[dict, dict]:
     """Starts the workers one by one, then runs `jobs` ((engine, row, spec), engine "cpython" or a
     worker key) one at a time. Returns (worker infos, {engine: {row: {seconds, chunks, vectors}}})."""
     from quire_build.serve import Background
-    from quire_build.toolchain import chromium, ensure_node_modules
+    from quire_build.toolchain import chromium
 
-    nested = ensure_node_modules() / PEER / "node_modules"
     infos: dict = {}
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="quire-bench-") as tmp:
         tmp = Path(tmp)
         (tmp / "data").mkdir()
         (tmp / "data" / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
-        mounts = {"/": site, "/bench": BENCH_WEB, "/bench-data": tmp / "data", "/tjs": _peer_module(tmp),
-                  "/tjs-ort": nested / "onnxruntime-web" / "dist",
-                  "/tjs-ort-common": nested / "onnxruntime-common"}
+        mounts = {"/": site, "/bench": BENCH_WEB, "/bench-data": tmp / "data", **peer_mounts(tmp)}
         with Background(mounts) as url, chromium() as context:
             page = context.new_page()
             errors: list[str] = []
@@ -202,7 +182,7 @@ def measure(site: Path, texts: list[str], workers: list[tuple[str, str, dict]], 
                 slot["vectors"].update({int(k): v for k, v in got["vectors"].items()})
                 print(f"  [{n}/{len(jobs)}] {engine:9} {row:13} {chunks_of(spec) / got['seconds']:6.1f} chunks/s "
                       f"({chunks_of(spec)} in {got['seconds']:.1f} s; other processes used "
-                      f"{_fmt(foreign, 2)} cores)", flush=True)
+                      f"{fmt(foreign, 2)} cores)", flush=True)
             for key, _, _ in workers:
                 page.evaluate("(k) => bench.stop(k)", key)
     return infos, results
@@ -285,15 +265,6 @@ def run(args) -> dict:
 
 # ----------------------------------------------------------------------------------------- report
 
-def _fmt(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
-
-
-def _table(header: list[str], rows: list[list[str]], numbers: bool = True) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|---" + ("|---:" if numbers else "|---") * (len(header) - 1) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
@@ -328,29 +299,29 @@ def report(m: dict) -> tuple[str, str]:
     quire, peer, native = rate("quire", "app"), rate("tjs", "app"), rate("cpython", "app")
     tq, tp = infos["quire"]["threads"], infos["tjs"]["threads"]
     vs_peer, vs_native = ratio(quire, peer), ratio(quire, native)
-    targets = (f"Quire in the browser embedded **{_fmt(vs_peer, 2)}x** the chunks per second of Transformers.js "
-               f"(target ≥ 2x: {'met' if (vs_peer or 0) >= 2 else 'not met'}) and **{_fmt(vs_native, 2)}x** those "
+    targets = (f"Quire in the browser embedded **{fmt(vs_peer, 2)}x** the chunks per second of Transformers.js "
+               f"(target ≥ 2x: {'met' if (vs_peer or 0) >= 2 else 'not met'}) and **{fmt(vs_native, 2)}x** those "
                f"of CPython onnxruntime (target ≥ 0.4x: {'met' if (vs_native or 0) >= 0.4 else 'not met'}).")
-    headline = _table(
+    headline = table(
         ["engine, one call per document as `Library.add` makes it", "chunks/s", "Quire in the browser ÷ this",
          "padded ÷ real tokens"],
-        [[f"Quire in the browser: Pyodide + onnxruntime-web, {_plural(tq, 'thread')}", _fmt(quire), "1.00",
-          _fmt(padding(groups, lengths, BATCH, True), 2)],
-         [f"Transformers.js `feature-extraction`, {_plural(tp, 'thread')} (onnxruntime-web's default)", _fmt(peer),
-          f"{_fmt(vs_peer, 2)} (target ≥ 2)", _fmt(padding(groups, lengths, BATCH, False), 2)],
-         ["CPython onnxruntime, same file and Quire code (the native limit)", _fmt(native),
-          f"{_fmt(vs_native, 2)} (target ≥ 0.4)", _fmt(padding(groups, lengths, BATCH, True), 2)],
+        [[f"Quire in the browser: Pyodide + onnxruntime-web, {_plural(tq, 'thread')}", fmt(quire), "1.00",
+          fmt(padding(groups, lengths, BATCH, True), 2)],
+         [f"Transformers.js `feature-extraction`, {_plural(tp, 'thread')} (onnxruntime-web's default)", fmt(peer),
+          f"{fmt(vs_peer, 2)} (target ≥ 2)", fmt(padding(groups, lengths, BATCH, False), 2)],
+         ["CPython onnxruntime, same file and Quire code (the native limit)", fmt(native),
+          f"{fmt(vs_native, 2)} (target ≥ 0.4)", fmt(padding(groups, lengths, BATCH, True), 2)],
          ["*not the app:* Quire in the browser, each round's documents in one `embed` call (sorted across "
-          "documents)", _fmt(rate("quire", "one-call")), _fmt(ratio(quire, rate("quire", "one-call")), 2),
-          _fmt(padding([[i for g in groups[r::ROUNDS] for i in g] for r in range(ROUNDS)], lengths, BATCH, True), 2)]])
+          "documents)", fmt(rate("quire", "one-call")), fmt(ratio(quire, rate("quire", "one-call")), 2),
+          fmt(padding([[i for g in groups[r::ROUNDS] for i in g] for r in range(ROUNDS)], lengths, BATCH, True), 2)]])
     head_keys = [("quire", "app"), ("tjs", "app"), ("cpython", "app"), ("quire", "one-call")]
-    per_round = _table(
+    per_round = table(
         ["round", "chunks", "Quire", "Transformers.js", "CPython", "Quire ÷ Transformers.js", "Quire ÷ CPython",
          "other processes' CPU, cores"],
-        [[str(r + 1), str(res["quire"]["app"]["runs"][r]["chunks"]), _fmt(rate("quire", "app", r)),
-          _fmt(rate("tjs", "app", r)), _fmt(rate("cpython", "app", r)),
-          _fmt(ratio(rate("quire", "app", r), rate("tjs", "app", r)), 2),
-          _fmt(ratio(rate("quire", "app", r), rate("cpython", "app", r)), 2), _fmt(foreign(head_keys, r), 2)]
+        [[str(r + 1), str(res["quire"]["app"]["runs"][r]["chunks"]), fmt(rate("quire", "app", r)),
+          fmt(rate("tjs", "app", r)), fmt(rate("cpython", "app", r)),
+          fmt(ratio(rate("quire", "app", r), rate("tjs", "app", r)), 2),
+          fmt(ratio(rate("quire", "app", r), rate("cpython", "app", r)), 2), fmt(foreign(head_keys, r), 2)]
          for r in range(len(res["quire"]["app"]["runs"]))])
 
     ts = infos.get("tjs-same", {}).get("threads")
@@ -372,13 +343,13 @@ def report(m: dict) -> tuple[str, str]:
         ("cpython", "unsorted-32", "CPython: document order", padding(one, lengths, 32, False)),
     ]
     ref = rate("quire", "sorted-32")
-    rows = [[label, *(_fmt(rate(e, r, at)) for at in range(n_rounds)), _fmt(rate(e, r)),
-             _fmt(ratio(rate(e, r), ref), 2), _fmt(pad, 2)]
+    rows = [[label, *(fmt(rate(e, r, at)) for at in range(n_rounds)), fmt(rate(e, r)),
+             fmt(ratio(rate(e, r), ref), 2), fmt(pad, 2)]
             for e, r, label, pad in spec_rows if rate(e, r)]
     tech_keys = [(e, r) for e, r, _, _ in spec_rows]
     rows.append(["*other processes' CPU during the round, cores*",
-                 *(_fmt(foreign(tech_keys, at), 2) for at in range(n_rounds)), "", "", ""])
-    techniques = _table([f"configuration ({len(sample)} chunks, as {n_rounds} lists of {len(one[0])})",
+                 *(fmt(foreign(tech_keys, at), 2) for at in range(n_rounds)), "", "", ""])
+    techniques = table([f"configuration ({len(sample)} chunks, as {n_rounds} lists of {len(one[0])})",
                          *(f"round {at + 1}" for at in range(n_rounds)), "chunks/s", "÷ first row",
                          "padded ÷ real tokens"], rows)
 
@@ -396,18 +367,18 @@ def report(m: dict) -> tuple[str, str]:
     for (a, b), label in zip(zip(chain, chain[1:]), labels):
         f = factor(a, b)
         share = math.log(f) / math.log(total) * 100 if f and total and abs(math.log(total)) > 0.01 else None
-        share_rows.append([label, *(_fmt(factor(a, b, at), 2) for at in range(n_rounds)), _fmt(f, 2),
-                           f"{_fmt(share, 0)} %" if share is not None else "n/a"])
+        share_rows.append([label, *(fmt(factor(a, b, at), 2) for at in range(n_rounds)), fmt(f, 2),
+                           f"{fmt(share, 0)} %" if share is not None else "n/a"])
     share_rows.append(["product: Quire (all of it) ÷ Transformers.js (its default)",
-                       *(_fmt(factor(chain[0], chain[-1], at), 2) for at in range(n_rounds)), _fmt(total, 2), "100 %"])
+                       *(fmt(factor(chain[0], chain[-1], at), 2) for at in range(n_rounds)), fmt(total, 2), "100 %"])
     extra = [("dynamic padding: padded to the longest ÷ padded to 256", ("quire", "sorted-32"), ("quire", "padded-256")),
              ("batches of 32 ÷ batches of 1", ("quire", "sorted-32"), ("quire", "sorted-1")),
              ("batches of 32 ÷ batches of 8", ("quire", "sorted-32"), ("quire", "sorted-8")),
              (f"Transformers.js threads: {ts} ÷ {tp}", ("tjs-same", "unsorted-32"), ("tjs", "unsorted-32"))]
     for label, a, b in extra:
-        share_rows.append([f"*outside the product:* {label}", *(_fmt(factor(a, b, at), 2) for at in range(n_rounds)),
-                           _fmt(factor(a, b), 2), ""])
-    shares = _table(["change (the sample)", *(f"round {at + 1}" for at in range(n_rounds)), "factor",
+        share_rows.append([f"*outside the product:* {label}", *(fmt(factor(a, b, at), 2) for at in range(n_rounds)),
+                           fmt(factor(a, b), 2), ""])
+    shares = table(["change (the sample)", *(f"round {at + 1}" for at in range(n_rounds)), "factor",
                      "share of log(product)"], share_rows)
     padded_cos = min_cosine(res["quire"]["sorted-32"]["vectors"], res["quire"].get("padded-256", {}).get("vectors", {}))
     every = [run for rows_ in res.values() for got in rows_.values() for run in got["runs"] if run["foreign"] is not None]
@@ -419,26 +390,26 @@ def report(m: dict) -> tuple[str, str]:
     same = ratio(rate("tjs-same", "unsorted-32"), ref)
     b1, b8 = ratio(rate("quire", "sorted-1"), ref), ratio(rate("quire", "sorted-8"), ref)
     reading = [
-        f"**Threads: ×{_fmt(f_threads, 2)}**"
+        f"**Threads: ×{fmt(f_threads, 2)}**"
         + (", the largest factor." if f_threads and all(abs(math.log(f_threads)) >= abs(math.log(f)) for f in
                                                          (f_sort, f_rest, b1, b8) if f) else ".")
         + f" Transformers.js given the same count "
-        f"(`env.backends.onnx.wasm.numThreads = {ts}`) gained ×{_fmt(factor(('tjs-same', 'unsorted-32'), ('tjs', 'unsorted-32')), 2)} "
-        f"and then ran at {_fmt(same, 2)}x Quire's best configuration"
+        f"(`env.backends.onnx.wasm.numThreads = {ts}`) gained ×{fmt(factor(('tjs-same', 'unsorted-32'), ('tjs', 'unsorted-32')), 2)} "
+        f"and then ran at {fmt(same, 2)}x Quire's best configuration"
         + (": Quire's lead over the peer at its defaults is this setting, not its pipeline." if same and same >= 0.9
            else "."),
-        f"**Length sorting: ×{_fmt(f_sort, 2)}.** Chunks are packed close to the 200-token budget (median "
+        f"**Length sorting: ×{fmt(f_sort, 2)}.** Chunks are packed close to the 200-token budget (median "
         f"{sorted(lengths)[len(lengths) // 2]} tokens), so sorting removes little padding "
-        f"({_fmt(padding(one, lengths, 32, False), 2)} → {_fmt(padding(one, lengths, 32, True), 2)} tokens computed per "
+        f"({fmt(padding(one, lengths, 32, False), 2)} → {fmt(padding(one, lengths, 32, True), 2)} tokens computed per "
         f"real token).",
-        f"**Dynamic padding: ×{_fmt(factor(('quire', 'sorted-32'), ('quire', 'padded-256')), 2)}** over padding "
+        f"**Dynamic padding: ×{fmt(factor(('quire', 'sorted-32'), ('quire', 'padded-256')), 2)}** over padding "
         f"every batch to the 256-token window; Transformers.js pads to the longest too.",
-        f"**Batch size:** batches of 1 ran at {_fmt(b1, 2)}x and batches of 8 at {_fmt(b8, 2)}x the rate of "
+        f"**Batch size:** batches of 1 ran at {fmt(b1, 2)}x and batches of 8 at {fmt(b8, 2)}x the rate of "
         f"batches of 32" + ("; in WASM the bigger batches did not pay for their padding." if b1 and b1 > 1.05 else "."),
         f"**One call for several documents** (not what `Library.add` does): ×"
-        f"{_fmt(ratio(rate('quire', 'one-call'), quire), 2)} over one call per document.",
-        f"**Python in the loop:** at 1 thread and in document order Quire ran at {_fmt(f_rest, 2)}x "
-        f"Transformers.js; tokenizing in Python took {_fmt(100 * res['quire']['tokenize']['seconds'] / res['quire']['app']['seconds'], 0)} "
+        f"{fmt(ratio(rate('quire', 'one-call'), quire), 2)} over one call per document.",
+        f"**Python in the loop:** at 1 thread and in document order Quire ran at {fmt(f_rest, 2)}x "
+        f"Transformers.js; tokenizing in Python took {fmt(100 * res['quire']['tokenize']['seconds'] / res['quire']['app']['seconds'], 0)} "
         f"% of the browser run.",
     ]
     reading_md = "\n".join(f"- {line}" for line in reading)
@@ -447,14 +418,14 @@ def report(m: dict) -> tuple[str, str]:
     tok_c, app_c = res["cpython"]["tokenize"]["seconds"], res["cpython"]["app"]["seconds"]
     qv, pv, cv = res["quire"]["app"]["vectors"], res["tjs"]["app"]["vectors"], res["cpython"]["app"]["vectors"]
     qi, pi = infos["quire"], infos["tjs"]
-    load = _table(["engine", "start-up, seconds (not in the rates)"], [
-        ["Quire in the browser", f"Pyodide + wheels {_fmt(qi['runtimeSeconds'])}, model download "
-                                 f"{_fmt(qi['downloadSeconds'])}, onnxruntime-web session {_fmt(qi['sessionSeconds'])}, "
-                                 f"Python tokenizer and set-up {_fmt(qi['setupSeconds'])}, first 8 chunks "
-                                 f"{_fmt(qi['warmUpSeconds'])}"],
-        ["Transformers.js", f"`pipeline()` (config, tokenizer, model download, session) {_fmt(pi['sessionSeconds'])}, "
-                            f"first 8 chunks {_fmt(pi['warmUpSeconds'])}"],
-        ["CPython onnxruntime", f"session {_fmt(m['cpython_load'])}"]], numbers=False)
+    load = table(["engine", "start-up, seconds (not in the rates)"], [
+        ["Quire in the browser", f"Pyodide + wheels {fmt(qi['runtimeSeconds'])}, model download "
+                                 f"{fmt(qi['downloadSeconds'])}, onnxruntime-web session {fmt(qi['sessionSeconds'])}, "
+                                 f"Python tokenizer and set-up {fmt(qi['setupSeconds'])}, first 8 chunks "
+                                 f"{fmt(qi['warmUpSeconds'])}"],
+        ["Transformers.js", f"`pipeline()` (config, tokenizer, model download, session) {fmt(pi['sessionSeconds'])}, "
+                            f"first 8 chunks {fmt(pi['warmUpSeconds'])}"],
+        ["CPython onnxruntime", f"session {fmt(m['cpython_load'])}"]], numbers=False)
 
     xq = [d for d in corpus.docs if d.set == "xquad"]
     mx = [d for d in corpus.docs if d.set == "mixed"]
@@ -462,14 +433,14 @@ def report(m: dict) -> tuple[str, str]:
     v = versions()
     u = m["unchanged"]
     unchanged = (f"- **Skipping unchanged files.** `Library.add` keys a document by the sha256 of its bytes: "
-                 f"adding `{u['name']}` ({u['chunks']} chunks) took {_fmt(u['first'], 2)} s in CPython, adding it "
-                 f"again {_fmt(u['again'] * 1000, 2)} ms (\"{u['reason']}\"). It works per file: an edited file "
+                 f"adding `{u['name']}` ({u['chunks']} chunks) took {fmt(u['first'], 2)} s in CPython, adding it "
+                 f"again {fmt(u['again'] * 1000, 2)} ms (\"{u['reason']}\"). It works per file: an edited file "
                  f"is embedded again whole (no per-chunk cache), so this is a note, not a rate.\n") if u else ""
     onnx_files = ", ".join(f"`{p}`" for p in pi.get("files", []) if p.endswith(".onnx"))
 
     body = f"""## Ingest throughput
 
-Command: `{command()}` · {time.strftime('%Y-%m-%d %H:%M %Z')} · the part took {_fmt(m['seconds'] / 60)} min
+Command: `{command()}` · {time.strftime('%Y-%m-%d %H:%M %Z')} · the part took {fmt(m['seconds'] / 60)} min
 
 Machine: {machine()}
 
@@ -483,7 +454,7 @@ Input: {n_all} real chunks, `Chunk.embedding_text()` of `quire.documents.parse` 
 and {sum(len(d.chunks) for d in mx)} from {len(mx)} of the mixed set's files (which give
 {corpus.total_chunks.get('mixed', 0)} chunks in all; the files are taken evenly spread over the set, each
 with its first {corpus_mod.PER_DOC} chunks at most; `--limit-chunks` sets the cap). Tokens per chunk,
-with specials: mean {_fmt(sum(lengths) / n_all)}, median {srt[n_all // 2]}, max {srt[-1]}. Model:
+with specials: mean {fmt(sum(lengths) / n_all)}, median {srt[n_all // 2]}, max {srt[-1]}. Model:
 {m['record']['name']}, `{m['record']['path']}{m['record']['file']}` ({m['record']['quantization']}), the
 same file for all three engines.
 
@@ -516,18 +487,18 @@ What gets there, and what does not:
 
 More:
 
-- **Tokenizing in Python** (`quire.tokenizers`, pure Python) took {_fmt(tok_b)} s against {_fmt(app_b)} s
-  for the whole browser run ({_fmt(tok_b / app_b * 100, 0)} %), and {_fmt(tok_c)} s against {_fmt(app_c)} s in
-  CPython ({_fmt(tok_c / app_c * 100, 0)} %). Transformers.js tokenizes in JavaScript.
+- **Tokenizing in Python** (`quire.tokenizers`, pure Python) took {fmt(tok_b)} s against {fmt(app_b)} s
+  for the whole browser run ({fmt(tok_b / app_b * 100, 0)} %), and {fmt(tok_c)} s against {fmt(app_c)} s in
+  CPython ({fmt(tok_c / app_c * 100, 0)} %). Transformers.js tokenizes in JavaScript.
 {unchanged}- **Equal work.** Lowest cosine over {len(qv)} chunks spread over the input: Quire in the browser
-  vs CPython {_fmt(min_cosine(qv, cv), 4)}, Transformers.js vs CPython {_fmt(min_cosine(pv, cv), 4)}, Quire vs
-  Transformers.js {_fmt(min_cosine(qv, pv), 4)}; Quire padded to 256 vs padded to the longest
-  {_fmt(padded_cos, 4)}. Transformers.js loaded {onnx_files} and mean-pools
+  vs CPython {fmt(min_cosine(qv, cv), 4)}, Transformers.js vs CPython {fmt(min_cosine(pv, cv), 4)}, Quire vs
+  Transformers.js {fmt(min_cosine(qv, pv), 4)}; Quire padded to 256 vs padded to the longest
+  {fmt(padded_cos, 4)}. Transformers.js loaded {onnx_files} and mean-pools
   `last_hidden_state` itself (the session's outputs: {', '.join(pi.get('outputs') or ['?'])}; it fetches
   both); Quire fetches only the model's pooled, normalised `sentence_embedding`. Both pad a batch to
   its longest chunk and truncate at 256 tokens.
-- **The machine is shared.** Processes outside this run used {_fmt(busy_mean, 2)} cores on average
-  while it measured (at most {_fmt(busy_max, 2)} during one job; CPU time from /proc, out of
+- **The machine is shared.** Processes outside this run used {fmt(busy_mean, 2)} cores on average
+  while it measured (at most {fmt(busy_max, 2)} during one job; CPU time from /proc, out of
   {os.cpu_count()}). A second thread only helps while a core is free, so the thread factors move with
   that figure; single rates move by tens of percent between runs: compare ratios from the same round.
 - Padding to 256 changes the vectors slightly (cosine above) because the int8 model quantizes its

@@ -4,15 +4,19 @@ one section per part (rerunning a part replaces its section, the others stay).""
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PEER = "@huggingface/transformers"
 DOC = ROOT / "docs" / "benchmarks.md"
 HEADER = """# Benchmarks
 
@@ -59,7 +63,7 @@ def _npm_version(package: str, base: Path | None = None) -> str:
 def versions_npm() -> dict[str, str]:
     nested = ROOT / "node_modules" / "@huggingface" / "transformers" / "node_modules"
     return {"pyodide": _npm_version("pyodide"), "onnxruntime-web": _npm_version("onnxruntime-web"),
-            "transformers.js": _npm_version("@huggingface/transformers"),
+            "transformers.js": _npm_version(PEER),
             "transformers.js onnxruntime-web": _npm_version("onnxruntime-web", nested)}
 
 
@@ -129,6 +133,56 @@ class ForeignCpu:
         except (OSError, ValueError):
             return None
         return max(0.0, (busy - mine) / self.hz / max(time.monotonic() - t0, 1e-6))
+
+
+@contextmanager
+def browser(profile: Path | None = None, extra_flags: list[str] = ()):
+    """Debian's headless Chromium with the project's flags, as a Playwright persistent context on
+    `profile` (kept afterwards, so a second visit finds its caches) or on a fresh temporary folder."""
+    from playwright.sync_api import sync_playwright
+    from quire_build.toolchain import CHROMIUM, CHROMIUM_FLAGS, ensure_chromium
+
+    ensure_chromium()
+    with tempfile.TemporaryDirectory(prefix="quire-bench-profile-") as fresh, sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile or fresh), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_FLAGS + list(extra_flags))
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def peer_mounts(into: Path) -> dict[str, Path]:
+    """Server mounts for Transformers.js (the peer) in a module worker: /tjs holds
+    transformers.web.min.js with its two bare imports resolved (module workers take no import map),
+    /tjs-ort and /tjs-ort-common the onnxruntime-web it pins. `into` holds the rewritten copy."""
+    from quire_build.toolchain import ensure_node_modules
+
+    modules = ensure_node_modules()
+    nested = modules / PEER / "node_modules"
+    src = modules / PEER / "dist" / "transformers.web.min.js"
+    text = src.read_text(encoding="utf-8")
+    mapping = {"onnxruntime-common": "/tjs-ort-common/dist/esm/index.js",
+               "onnxruntime-web/webgpu": "/tjs-ort/ort.webgpu.min.mjs"}
+    for bare, url in mapping.items():
+        text, n = re.subn(rf'(\bfrom\s*)"{re.escape(bare)}"', rf'\1"{url}"', text)
+        if n != 1:
+            raise RuntimeError(f"{src}: expected one import of {bare}, found {n}: update bench/machine.py")
+    (into / "tjs").mkdir(parents=True, exist_ok=True)
+    (into / "tjs" / "transformers.web.min.js").write_text(text, encoding="utf-8")
+    return {"/tjs": into / "tjs", "/tjs-ort": nested / "onnxruntime-web" / "dist",
+            "/tjs-ort-common": nested / "onnxruntime-common"}
+
+
+def fmt(x: float | None, digits: int = 1) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def table(header: list[str], rows: list[list[str]], numbers: bool = True) -> str:
+    """A Markdown table; `numbers` right-aligns every column but the first."""
+    lines = ["| " + " | ".join(header) + " |", "|---" + ("|---:" if numbers else "|---") * (len(header) - 1) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def command() -> str:
