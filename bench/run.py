@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = ROOT / ".venv"
-PARTS = ["ingest"]  # later: index, generation, startup, memory, quality
+PARTS = ["ingest", "startup", "memory"]  # later: index, generation, quality
 
 
 def ensure_venv() -> None:
@@ -52,6 +52,10 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=96, help="chunks in the technique runs (default 96)")
     parser.add_argument("--quick", action="store_true",
                         help="only the headline and the sorting runs, no thread or batch-size runs")
+    parser.add_argument("--startup-runs", type=int, default=3,
+                        help="startup: runs of a cold visit and two more on its profile (default 3)")
+    parser.add_argument("--memory-pages", type=int, default=1000,
+                        help="memory: PDF pages in the library (default 1000; documents are taken whole)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
 
