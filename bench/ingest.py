@@ -5,12 +5,13 @@ all-MiniLM-L6-v2 (`models/all-minilm-l6-v2/onnx/model_quantized.onnx` of the bui
 
 - Quire in the browser: a module worker (bench/web/quire-worker.js) loads Pyodide and the quire
   wheel as web/worker.js does and calls `EmbeddingModel.embed` (Python tokenizer, length-sorted
-  batches of 32) over `BrowserEmbedder` -> onnx-bridge.js -> onnxruntime-web, threads as
+  batches of `BrowserEmbedder.batch_size`) over `BrowserEmbedder` -> onnx-bridge.js -> onnxruntime-web, threads as
   `configureOrt` sets them; one `embed` call per document, as `Library.add` makes it.
 - Transformers.js 4.3.1 in a module worker of the same page (bench/web/tjs-worker.js):
   `pipeline("feature-extraction", ..., {dtype: "q8"})`, called with `{pooling: "mean", normalize:
   true}` on each document's chunks in batches of 32, in document order.
-- CPython: `EmbeddingModel` over `quire.backends.cpython.OnnxEmbedder` (onnxruntime), one process.
+- CPython: `EmbeddingModel` over `quire.backends.cpython.OnnxEmbedder` (onnxruntime), one process,
+  in batches of `OnnxEmbedder.batch_size`.
 
 Then single changes to Quire's configuration, on a sample of the chunks embedded as one list, give
 each technique's share. Every engine is loaded first (load times are reported apart), and embeds a
@@ -31,12 +32,14 @@ import numpy as np
 
 import corpus as corpus_mod
 from machine import ForeignCpu, fmt, peer_mounts, table
+from quire.backends.browser import BrowserEmbedder
+from quire.backends.cpython import OnnxEmbedder
 from quire.embedding import EmbeddingModel
 from quire.tokenizers import Tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_WEB = Path(__file__).resolve().parent / "web"
-BATCH = 32
+BATCH = 32  # Transformers.js's batches, and the technique rows' reference
 KEEP = 64  # vectors compared across the three engines
 ROUNDS = 3  # the headline runs in this many interleaved rounds of documents
 TECHNIQUE_ROUNDS = 2  # and the technique runs in this many, each on a part of the sample
@@ -83,8 +86,6 @@ class CPython:
     """The native limit: Quire's own EmbeddingModel over onnxruntime, same file, this process."""
 
     def __init__(self, model_dir: Path, file: str, texts: list[str]):
-        from quire.backends.cpython import OnnxEmbedder
-
         record = _embedding_record()
         t0 = time.perf_counter()
         self.embedder = OnnxEmbedder(model_dir, file)
@@ -96,7 +97,7 @@ class CPython:
 
     def job(self, spec: dict) -> dict:
         keep, kept = set(spec.get("keep", ())), {}
-        self.model.batch_size = spec["batch"]
+        self.model.batch_size = spec["batch"] or self.embedder.batch_size  # none given: the app's
         t0 = time.perf_counter()
         for group in spec["groups"]:
             texts = [self.texts[i] for i in group]
@@ -116,7 +117,7 @@ class CPython:
 
 def unchanged_file(model_dir: Path, file: str, name: str, data: bytes) -> dict:
     """Adding a file the library already holds: Library.add hashes the bytes and returns at once."""
-    from quire.backends.cpython import FileStore, HnswIndex, OnnxEmbedder
+    from quire.backends.cpython import FileStore, HnswIndex
     from quire.library import Library
 
     record = _embedding_record()
@@ -217,7 +218,7 @@ def run(args) -> dict:
     sample = corpus_mod.spread(len(texts), min(args.sample, len(texts)))
     sample_parts = [sample[r::TECHNIQUE_ROUNDS] for r in range(TECHNIQUE_ROUNDS)]
 
-    def q(groups_, batch=BATCH, sort=True, **extra):  # a Quire run: one EmbeddingModel.embed per group
+    def q(groups_, batch=None, sort=True, **extra):  # a Quire run: one EmbeddingModel.embed per group
         return {"groups": groups_, "batch": batch, "sort": sort, **extra}
 
     def peer(groups_, sort=False, keep_=()):  # a Transformers.js run: explicit batches of 32
@@ -237,12 +238,13 @@ def run(args) -> dict:
     # The techniques: one change at a time on the sample, in two rounds (half the sample each, as
     # one list), the second in reverse order, so a drift in the machine's load cancels out.
     for r, part in enumerate(sample_parts):
-        turn = [("quire", "sorted-32", q([part], keep=part[:8])), ("quire", "unsorted-32", q([part], sort=False)),
-                ("quire-1t", "unsorted-32", q([part], sort=False)), ("tjs", "unsorted-32", peer([part])),
+        turn = [("quire", "sorted-32", q([part], BATCH, keep=part[:8])),
+                ("quire", "unsorted-32", q([part], BATCH, sort=False)),
+                ("quire-1t", "unsorted-32", q([part], BATCH, sort=False)), ("tjs", "unsorted-32", peer([part])),
                 ("tjs-same", "unsorted-32", peer([part])), ("quire", "sorted-8", q([part], 8)),
-                ("quire", "sorted-1", q([part], 1)), ("quire", "padded-256", q([part], fixed=True, keep=part[:8])),
-                ("cpython", "sorted-32", q([part])),
-                ("cpython", "unsorted-32", q([part], sort=False))]
+                ("quire", "sorted-1", q([part], 1)), ("quire", "padded-256", q([part], BATCH, fixed=True, keep=part[:8])),
+                ("cpython", "sorted-32", q([part], BATCH)),
+                ("cpython", "unsorted-32", q([part], BATCH, sort=False))]
         jobs += turn if r % 2 == 0 else turn[::-1]
     if args.quick:
         jobs = [j for j in jobs if j[1] in ("app", "tokenize", "sorted-32", "unsorted-32") and j[0] != "tjs-same"]
@@ -305,15 +307,18 @@ def report(m: dict) -> tuple[str, str]:
     headline = table(
         ["engine, one call per document as `Library.add` makes it", "chunks/s", "Quire in the browser ÷ this",
          "padded ÷ real tokens"],
-        [[f"Quire in the browser: Pyodide + onnxruntime-web, {_plural(tq, 'thread')}", fmt(quire), "1.00",
-          fmt(padding(groups, lengths, BATCH, True), 2)],
+        [[f"Quire in the browser: Pyodide + onnxruntime-web, {_plural(tq, 'thread')}, "
+          f"batches of {BrowserEmbedder.batch_size}", fmt(quire), "1.00",
+          fmt(padding(groups, lengths, BrowserEmbedder.batch_size, True), 2)],
          [f"Transformers.js `feature-extraction`, {_plural(tp, 'thread')} (onnxruntime-web's default)", fmt(peer),
           f"{fmt(vs_peer, 2)} (target ≥ 2)", fmt(padding(groups, lengths, BATCH, False), 2)],
-         ["CPython onnxruntime, same file and Quire code (the native limit)", fmt(native),
-          f"{fmt(vs_native, 2)} (target ≥ 0.4)", fmt(padding(groups, lengths, BATCH, True), 2)],
+         [f"CPython onnxruntime, same file and Quire code (the native limit), batches of {OnnxEmbedder.batch_size}",
+          fmt(native), f"{fmt(vs_native, 2)} (target ≥ 0.4)",
+          fmt(padding(groups, lengths, OnnxEmbedder.batch_size, True), 2)],
          ["*not the app:* Quire in the browser, each round's documents in one `embed` call (sorted across "
           "documents)", fmt(rate("quire", "one-call")), fmt(ratio(quire, rate("quire", "one-call")), 2),
-          fmt(padding([[i for g in groups[r::ROUNDS] for i in g] for r in range(ROUNDS)], lengths, BATCH, True), 2)]])
+          fmt(padding([[i for g in groups[r::ROUNDS] for i in g] for r in range(ROUNDS)], lengths,
+                      BrowserEmbedder.batch_size, True), 2)]])
     head_keys = [("quire", "app"), ("tjs", "app"), ("cpython", "app"), ("quire", "one-call")]
     per_round = table(
         ["round", "chunks", "Quire", "Transformers.js", "CPython", "Quire ÷ Transformers.js", "Quire ÷ CPython",
