@@ -91,3 +91,44 @@ def test_unsupported_components_are_refused(built_models, tmp_path):
     (tmp_path / "tokenizer.json").write_text(json.dumps(spec))
     with pytest.raises(TokenizerError, match="unsupported tokenizer model Unigram"):
         Tokenizer.from_file(tmp_path / "tokenizer.json")
+
+
+@pytest.fixture(scope="module")
+def minilm(built_models):
+    path = built_models["all-minilm-l6-v2"] / "tokenizer.json"
+    return Tokenizer.from_file(path), reference.Tokenizer.from_file(str(path))
+
+
+@pytest.fixture(scope="module")
+def smollm(built_models):
+    path = built_models["smollm2-135m-instruct"] / "tokenizer.json"
+    return Tokenizer.from_file(path), reference.Tokenizer.from_file(str(path))
+
+
+def test_regression_unassigned_code_points_are_kept_not_dropped(minilm):
+    ours, ref = minilm  # the library removes controls, formats and private use, not what is unassigned
+    for text in ["\U0001e94c", "\ufdd0", "a\U0010fffeb"]:
+        assert ours.encode(text) == ref.encode(text).ids
+
+
+def test_regression_word_final_capital_sigma_lowercases_to_sigma_not_final_sigma(minilm):
+    ours, ref = minilm
+    assert ours.encode("ΟΔΟΣ") == ref.encode("ΟΔΟΣ").ids
+
+
+def test_regression_wordpiece_decode_cleans_up_each_token_on_its_own(minilm):
+    ours, ref = minilm
+    ids = ref.encode("don't").ids
+    assert ours.decode(ids) == ref.decode(ids) == "don ' t"
+
+
+def test_regression_bytes_missing_from_the_bpe_vocabulary_are_dropped(smollm):
+    ours, ref = smollm  # SmolLM2 has no token for the byte 0x16 nor for 0xF1, which leads U+40000
+    for text in ["\x16", "\U00040000", "a\x16b"]:
+        assert ours.encode(text) == ref.encode(text).ids
+    assert ours.decode(ours.encode("a\x16b")) == "ab"
+    # Dropping is what the library does only without an unknown token; with one, the file is refused.
+    spec = json.loads(json.dumps(ours.spec))
+    spec["model"]["unk_token"] = "<|endoftext|>"
+    with pytest.raises(TokenizerError, match="beyond plain byte-level"):
+        ByteLevelBPETokenizer(spec)

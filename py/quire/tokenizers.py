@@ -147,6 +147,11 @@ def _is_bert_punctuation(ch: str) -> bool:
     return _category(ch)[0] == "P"
 
 
+# The WordPiece decoder's cleanup: no space before punctuation or inside English contractions.
+_CLEANUP = ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+            (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"))
+
+
 class WordPieceTokenizer(Tokenizer):
     def __init__(self, spec: dict):
         super().__init__(spec)
@@ -168,7 +173,8 @@ class WordPieceTokenizer(Tokenizer):
         for ch in text:
             cp = ord(ch)
             if self.clean_text:
-                if cp == 0 or cp == 0xFFFD or (_category(ch)[0] == "C" and ch not in "\t\n\r"):
+                # Controls, formats and private use go; unassigned code points stay, as in `tokenizers`.
+                if cp == 0 or cp == 0xFFFD or (_category(ch) in ("Cc", "Cf", "Co") and ch not in "\t\n\r"):
                     continue
                 if ch in WHITESPACE:
                     ch = " "
@@ -180,7 +186,8 @@ class WordPieceTokenizer(Tokenizer):
         if self.strip_accents:
             text = "".join(c for c in unicodedata.normalize("NFD", text) if _category(c) != "Mn")
         if self.lowercase:
-            text = text.lower()
+            # Character by character, as `tokenizers` does: str.lower() alone makes a word-final Σ a ς.
+            text = text.replace("Σ", "σ").lower()
         return text
 
     @staticmethod
@@ -226,20 +233,18 @@ class WordPieceTokenizer(Tokenizer):
         return ids
 
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
-        words: list[str] = []
+        pieces: list[str] = []
         for i in ids:
             if skip_special_tokens and i in self.special_ids:
                 continue
             token = self.id_to_token[i]
-            if token.startswith(self.prefix) and words:
-                words[-1] += token[len(self.prefix):]
-            else:
-                words.append(token)
-        text = " ".join(words)
-        for before, after in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"),
-                              (" n't", "n't"), (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
-            text = text.replace(before, after)
-        return text
+            if pieces:
+                token = token[len(self.prefix):] if token.startswith(self.prefix) else " " + token
+            # The cleanup applies to each token on its own, as in `tokenizers`: "it ' s" stays apart.
+            for before, after in _CLEANUP:
+                token = token.replace(before, after)
+            pieces.append(token)
+        return "".join(pieces)
 
 
 # --- byte-level BPE (GPT-2 family) ------------------------------------------------------------------
@@ -308,7 +313,8 @@ class ByteLevelBPETokenizer(Tokenizer):
         model = spec["model"]
         if spec.get("normalizer"):
             raise TokenizerError("byte-level BPE is supported without a normalizer only")
-        if model.get("byte_fallback") or model.get("continuing_subword_prefix") or model.get("end_of_word_suffix"):
+        if model.get("byte_fallback") or model.get("continuing_subword_prefix") or model.get("end_of_word_suffix") \
+                or model.get("unk_token") is not None:
             raise TokenizerError("BPE options beyond plain byte-level are not supported")
         self.split_digits = self._pre_tokenizer(spec.get("pre_tokenizer") or {})
         self.ignore_merges = model.get("ignore_merges", False)
@@ -329,7 +335,9 @@ class ByteLevelBPETokenizer(Tokenizer):
     def _bpe(self, word: str) -> tuple[int, ...]:
         if self.ignore_merges and word in self.vocab:
             return (self.vocab[word],)
-        parts = list(word)
+        # A byte missing from the vocabulary (SmolLM2 lacks a few control and never-used UTF-8 bytes) is
+        # dropped before merging, as `tokenizers` does for a model without an unknown token.
+        parts = [ch for ch in word if ch in self.vocab]
         while len(parts) > 1:
             best = min(((self.ranks.get(p), k) for k, p in enumerate(zip(parts, parts[1:]))
                         if p in self.ranks), default=None)
