@@ -88,3 +88,35 @@ def test_pages_follow_the_blocks(tokenizer):
     assert {c.page for c in chunks} == {1, 2}
     for c in chunks:
         assert ("First" in c.text.split(".")[0]) == (c.page == 1)
+
+
+def test_regression_a_cut_at_a_run_of_spaces_leaves_no_space_at_the_end(tokenizer):
+    doc = build(["  ".join(["word"] * 60)])  # one sentence, over the budget, words two spaces apart
+    chunks = Chunker(tokenizer.count, budget=16, overlap=0).chunk(doc, "d")
+    assert len(chunks) > 2 and all(c.text == c.text.strip() for c in chunks)
+
+
+def test_regression_overlap_never_makes_a_chunk_of_repeated_sentences_only(tokenizer):
+    # 8, 5 and 14 tokens: the third does not fit beside the carried second, so nothing is carried.
+    sentences = ["One two three four five six seven.", "Alpha beta gamma delta.",
+                 "This sentence has exactly fourteen tokens in it when counted with care."]
+    assert [tokenizer.count(s) for s in sentences] == [8, 5, 14]
+    chunks = Chunker(tokenizer.count, budget=16, overlap=12).chunk(build([" ".join(sentences)]), "d")
+    assert [c.text for c in chunks] == [" ".join(sentences[:2]), sentences[2]]
+
+
+def test_regression_a_long_text_without_full_stops_is_cut_in_linear_time(tokenizer):
+    tokenized = 0
+
+    def count(text: str) -> int:
+        nonlocal tokenized
+        tokenized += len(text)
+        return tokenizer.count(text)
+
+    work = []
+    for n in (300, 1200):
+        text = " ".join(f"value{i} = compute(x{i}, y{i})" for i in range(n))  # one sentence: no full stop
+        tokenized = 0
+        Chunker(count).chunk(build([text]), "d")
+        work.append(tokenized / len(text))
+    assert work[1] < 1.5 * work[0], work  # characters tokenized per character: constant, not growing

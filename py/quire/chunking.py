@@ -77,7 +77,12 @@ def _cut(text: str, start: int, end: int, budget: int, count: Callable[[str], in
     """Cut an over-long sentence into spans of at most `budget` tokens, at spaces where there are any."""
     out = []
     while start < end:
-        lo, hi = start + 1, end  # longest prefix that fits, by bisection on character positions
+        # The longest prefix that fits, by bisection on character positions. The range doubles from a
+        # few characters a token until it holds more than the budget, so a cut costs time in proportion
+        # to its piece, not to the rest of the sentence (a long text without full stops was quadratic).
+        lo, hi = start + 1, min(end, start + 4 * budget)
+        while hi < end and count(text[start:hi]) <= budget:
+            lo, hi = hi, min(end, 2 * hi - start)
         while lo < hi:
             mid = (lo + hi + 1) // 2
             if count(text[start:mid]) <= budget:
@@ -89,7 +94,10 @@ def _cut(text: str, start: int, end: int, budget: int, count: Callable[[str], in
             space = text.rfind(" ", start + 1, stop + 1)
             if space > start:
                 stop = space
-        out.append((start, stop))
+        piece_end = stop  # without the rest of a whitespace run before the space cut at
+        while text[piece_end - 1].isspace():
+            piece_end -= 1
+        out.append((start, piece_end))
         start = stop
         while start < end and text[start].isspace():
             start += 1
@@ -145,9 +153,11 @@ class Chunker:
                                     self.count(text)))
                 if last + 1 >= len(pieces):
                     break
-                # Step back over trailing sentences worth at most `overlap` tokens, always moving forward.
+                # Step back over trailing sentences worth at most `overlap` tokens, always moving forward,
+                # and leaving room for the next sentence: a chunk of repeated sentences only is a duplicate.
                 nxt, carried = last + 1, 0
-                while nxt - 1 > first and carried + pieces[nxt - 1].tokens <= self.overlap:
+                room = min(self.overlap, budget - pieces[last + 1].tokens)
+                while nxt - 1 > first and carried + pieces[nxt - 1].tokens <= room:
                     nxt -= 1
                     carried += pieces[nxt].tokens
                 first = nxt
