@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from quire.registry import RegistryError, load_registry
+from quire.registry import RegistryError, load_index_params, load_registry
 from quire_build.models import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,3 +65,19 @@ def test_gemma_is_an_opt_in_base_model_under_its_own_terms(registry):
     assert "BASE model" in gemma.notice and "Gemma Terms of Use" in gemma.notice
     assert gemma.license == "Gemma Terms of Use" and gemma.license_file == "source:GEMMA_TERMS.html"
     assert len(gemma.source.parts) == 4 and gemma.recipe["assembled_sha256"]
+
+
+def test_the_index_parameters_are_read_and_checked(tmp_path):
+    params = load_index_params(REGISTRY)
+    assert min(params.M, params.ef_construction, params.ef) >= 1 and params.ef >= 10  # ef below k = 10 is useless
+    text = REGISTRY.read_text()
+    table = text[text.index("\n[index]\n") + 1:text.index("[[model]]")]
+    for broken, message in [(table.replace(f"ef = {params.ef}\n", ""), "[index] lacks ['ef']"),
+                            (table.replace(f"M = {params.M}", 'M = "16"'), "[index] M must be a positive integer"),
+                            (table + "space = 'l2'\n", "[index] has unknown keys ['space']"),
+                            ("", "no [index] table")]:
+        path = tmp_path / "registry.toml"
+        path.write_text(text.replace(table, broken))
+        with pytest.raises(RegistryError) as err:
+            load_index_params(path)
+        assert message in str(err.value)

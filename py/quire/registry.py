@@ -1,4 +1,5 @@
-"""The model registry (`models/registry.toml`): one typed record per model.
+"""The model registry (`models/registry.toml`): one typed record per model, and the vector index's
+parameters.
 
 Pure Python (tomllib), so the build, the CLI and Pyodide read the same facts.
 """
@@ -108,17 +109,48 @@ def _record(raw: dict) -> ModelRecord:
     )
 
 
-def load_registry(path: str | Path) -> dict[str, ModelRecord]:
-    """Parse and validate the registry; returns records by id, in file order."""
+def _read(path: str | Path) -> dict:
     with open(path, "rb") as f:
         try:
-            data = tomllib.load(f)
+            return tomllib.load(f)
         except tomllib.TOMLDecodeError as e:
             raise RegistryError(f"{path}: {e}") from e
+
+
+def load_registry(path: str | Path) -> dict[str, ModelRecord]:
+    """Parse and validate the registry; returns records by id, in file order."""
     records: dict[str, ModelRecord] = {}
-    for raw in data.get("model", []):
+    for raw in _read(path).get("model", []):
         rec = _record(raw)
         if rec.id in records:
             raise RegistryError(f"model {rec.id} is listed twice")
         records[rec.id] = rec
     return records
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    """The HNSW vector index's parameters, the same in CPython (hnswlib) and the browser (hnswlib-wasm)."""
+
+    M: int  # links per node
+    ef_construction: int  # candidates kept while inserting
+    ef: int  # candidates kept while searching (at least k)
+
+    def to_dict(self) -> dict:
+        return {"M": self.M, "ef_construction": self.ef_construction, "ef": self.ef}
+
+
+def load_index_params(path: str | Path) -> IndexParams:
+    """The registry's [index] table."""
+    raw = _read(path).get("index")
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{path}: no [index] table")
+    fields = ("M", "ef_construction", "ef")
+    if missing := [k for k in fields if k not in raw]:
+        raise RegistryError(f"[index] lacks {missing}")
+    if unknown := sorted(raw.keys() - set(fields)):
+        raise RegistryError(f"[index] has unknown keys {unknown}")
+    for k in fields:
+        if not isinstance(raw[k], int) or isinstance(raw[k], bool) or raw[k] < 1:
+            raise RegistryError(f"[index] {k} must be a positive integer, not {raw[k]!r}")
+    return IndexParams(raw["M"], raw["ef_construction"], raw["ef"])
