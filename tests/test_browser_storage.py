@@ -15,7 +15,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from quire.registry import load_index_params
 from quire_build import ROOT
+from quire_build.models import REGISTRY
 from quire_build.serve import Background
 from quire_build.toolchain import CHROMIUM_FLAGS, ensure_chromium, ensure_node_modules
 
@@ -99,7 +101,11 @@ def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("storage-site")
     (root / "index.html").write_text(PAGE)
     (root / "worker.mjs").write_text(WORKER)
-    mounts = {"/": root, "/web": ROOT / "web", "/hnswlib": npm_package("hnswlib-wasm") / "dist",
+    # hnsw-index.js reads the index parameters from models/registry.json beside it, as in the site
+    (root / "models").mkdir()
+    (root / "models" / "registry.json").write_text(json.dumps({"index": load_index_params(REGISTRY).to_dict()}))
+    mounts = {"/": root, "/web": ROOT / "web", "/web/models": root / "models",
+              "/hnswlib": npm_package("hnswlib-wasm") / "dist",
               "/pyodide": npm_package("pyodide"), "/py": ROOT / "py"}
     with Background(mounts) as url:
         yield SimpleNamespace(root=root, url=url)
@@ -392,6 +398,14 @@ def test_index_load_returns_null_when_missing_mismatched_or_torn(browser):
         const tag = await ix.load();
         ix.add([1, 2], Float32Array.from(args.v.slice(0, 16)));
         return [tag, ix.size, ctx.search(ix, args.v.slice(8, 16), 1)[0]]""", args) == [None, 2, [2]]
+
+
+def test_index_parameters_are_the_registry_s_unless_given(browser):
+    params = load_index_params(REGISTRY)
+    assert browser.run("""const a = await ctx.index(8), b = await ctx.index(8, {M: 5, ef: 11});
+                          return [a.params, a.ef, b.params, b.ef]""") == [
+        {"space": "cosine", "dim": 8, "M": params.M, "ef_construction": params.ef_construction}, params.ef,
+        {"space": "cosine", "dim": 8, "M": 5, "ef_construction": params.ef_construction}, 11]
 
 
 def sentences_and_windows() -> tuple[list[str], list[str]]:

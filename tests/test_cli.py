@@ -1,5 +1,6 @@
 """`quire` from a terminal, end to end: real files, real models (onnxruntime), a library on disk."""
 
+import json
 import os
 import subprocess
 import sys
@@ -7,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from quire.cli import open_library
+from quire.registry import load_index_params
+from quire_build.models import REGISTRY
 from samples import LIBRARY, make_pdf
 
 FILES = {
@@ -41,6 +45,14 @@ def test_add_reports_each_file_and_adds_the_readable_ones(library):
     assert "not added  empty.txt: the file is empty" in out
     assert "not added  scan.pdf: no text layer (probably a scanned document)" in out
     assert "5 documents in" in out
+
+
+def test_the_vector_index_has_the_registry_parameters(library):
+    lib, models, _ = library
+    params = load_index_params(REGISTRY)
+    saved = json.loads((lib / "vectors.hnsw.json").read_text())["params"]
+    assert (saved["M"], saved["ef_construction"]) == (params.M, params.ef_construction)
+    assert open_library(lib, models, generate=False).index.ef == params.ef
 
 
 def test_ask_streams_an_answer_that_cites_the_file_holding_the_fact(library):

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from quire.registry import load_index_params
 from quire_build import ROOT, BuildError
+from quire_build.models import REGISTRY
 from quire_build.site import BROWSER_WHEELS, build_site
 
 WEB_FILES = {
@@ -150,6 +152,8 @@ def test_the_registry_json_carries_the_facts_the_worker_needs(site, defaults):
     assert "<|im_start|>" in models["smollm2-135m-instruct"]["facts"]["chat_template"]
     assert models["all-minilm-l6-v2"]["verification"]["browser"]["min_cosine_to_cpython"] > 0.99
     assert models["smollm2-135m-instruct"]["verification"]["variant"]["top1_agreement"] > 0.9
+    # web/hnsw-index.js builds the browser's index with these
+    assert data["index"] == load_index_params(REGISTRY).to_dict()
 
 
 def test_precache_lists_every_file_with_its_hash(site):

@@ -11,6 +11,8 @@ import pytest
 from tokenizers import Tokenizer
 
 from quire.backends.cpython import HnswIndex, OnnxEmbedder
+from quire.registry import load_index_params
+from quire_build.models import REGISTRY
 
 XQUAD = Path(__file__).resolve().parents[2] / "shared/eval/xquad-dev/xquad.en.dev.json"
 
@@ -158,7 +160,7 @@ def test_recall_at_10_against_exact_search_on_real_embeddings(built_models):
     assert len(sentences) > 500 and len(questions) == 632
     folder = built_models["all-minilm-l6-v2"]
     corpus, queries = embed(folder, sentences), embed(folder, questions)
-    index = HnswIndex(corpus.shape[1])
+    index = HnswIndex(corpus.shape[1], **load_index_params(REGISTRY).to_dict())  # as the app builds it
     index.add(list(range(len(corpus))), corpus)
 
     exact = np.argsort(-(queries @ corpus.T), axis=1)[:, :10]

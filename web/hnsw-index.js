@@ -1,6 +1,8 @@
 // The VectorIndex protocol (py/quire/protocols.py) over hnswlib-wasm 0.8.2 in its cosine space,
 // with the semantics of HnswIndex in py/quire/backends/cpython.py. The index file persists through
 // hnswlib-wasm's IDBFS mount; a small sidecar (tag, build parameters, counts) goes to IndexedDB.
+// The parameters (M, efConstruction, ef) come from the site's models/registry.json, which the build
+// writes from the [index] table of models/registry.toml (chosen by `bench/run.py --part index`).
 //
 // hnswlib-wasm quirks this works around:
 // - Its `FS` is not exported and touching `lib.FS` aborts the module: files are reached only
@@ -24,11 +26,18 @@ const IDBFS_DB = "/hnswlib-index"; // hnswlib-wasm's mount point; IDBFS names th
 const IDBFS_STORE = "FILE_DATA";
 const MAX_LABEL = 0x7fffffff; // labels come back in an Int32Array
 const SEED = 100; // hnswlib's default, as in CPython
+const REGISTRY_URL = new URL("./models/registry.json", import.meta.url); // beside this file in the site
 
 export class HnswIndex {
   // A new, empty index (`load()` restores the saved one). lib: from hnswlib-wasm's loadHnswlib("IDBFS").
-  static async load(lib, dim, { M = 16, efConstruction = 200, ef = 64, file = "quire-vectors.hnsw",
-                                saveTimeoutMs = null } = {}) {
+  // M, efConstruction and ef not given are the registry's.
+  static async load(lib, dim, { M, efConstruction, ef, file = "quire-vectors.hnsw", saveTimeoutMs = null } = {}) {
+    if (M === undefined || efConstruction === undefined || ef === undefined) {
+      const index = await registryParams();
+      M ??= index.M;
+      efConstruction ??= index.ef_construction;
+      ef ??= index.ef;
+    }
     return new HnswIndex(lib, dim, { M, efConstruction, ef, file, saveTimeoutMs }, await IdbStore.open("quire-vectors"));
   }
 
@@ -210,6 +219,14 @@ export class HnswIndex {
     this._removed = new Set(deleted);
     return meta.tag;
   }
+}
+
+// The `index` record of the site's registry.json: {M, ef_construction, ef}.
+async function registryParams() {
+  const response = await fetch(REGISTRY_URL);
+  const index = response.ok ? (await response.json()).index : undefined;
+  if (!index) throw new Error(`the vector index's parameters are missing: ${REGISTRY_URL} has no "index" record`);
+  return index;
 }
 
 function checkLabel(label) {

@@ -12,7 +12,7 @@ from pathlib import Path
 from .embedding import EmbeddingModel
 from .generation import GenerationModel
 from .library import Library, LibraryError
-from .registry import load_registry
+from .registry import load_index_params, load_registry
 from .tokenizers import Tokenizer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,6 +24,7 @@ def open_library(directory: Path, models: Path, generate: bool = True, threads: 
     from .backends.cpython import FileStore, HnswIndex, OnnxEmbedder, OnnxGenerator
 
     registry = load_registry(models.parent / "registry.toml")
+    index = load_index_params(models.parent / "registry.toml")
     records = {r.role: r for r in registry.values() if r.default}
     missing = [r.id for r in records.values() if not (models / r.id).is_dir()]
     if missing:
@@ -39,8 +40,9 @@ def open_library(directory: Path, models: Path, generate: bool = True, threads: 
         generation = GenerationModel.from_facts(gen.id, gen.facts, Tokenizer.from_file(folder / "tokenizer.json"),
                                                  OnnxGenerator(folder, gen.variant().file, threads))
     directory.mkdir(parents=True, exist_ok=True)
-    return Library(FileStore(directory / "store"), HnswIndex(emb.facts["dims"], directory / "vectors.hnsw"),
-                   embedding, generation)
+    vectors = HnswIndex(emb.facts["dims"], directory / "vectors.hnsw", M=index.M,
+                        ef_construction=index.ef_construction, ef=index.ef)
+    return Library(FileStore(directory / "store"), vectors, embedding, generation)
 
 
 def _where(name: str, page: int | None) -> str:

@@ -247,8 +247,9 @@ def _verification_summary(report: dict, variant: str) -> dict:
     return out
 
 
-def _registry(records: list, files: dict[str, dict[str, Path]]) -> dict:
-    """registry.json: {"defaults": {role: id}, "models": [record...]}, each record with `path` (its
+def _registry(records: list, files: dict[str, dict[str, Path]], index: dict) -> dict:
+    """registry.json: {"defaults": {role: id}, "models": [record...], "index": {M, ef_construction,
+    ef}} (the vector index's parameters, which web/hnsw-index.js reads), each record with `path` (its
     folder, relative to the site), `variant` and `file` (the shipped .onnx, in that folder), `files`
     ({name: bytes}), `facts` (dims/window/pooling/normalize, or context/chat_template/stop_tokens/
     bos/eos) and `verification` (the build's measured figures for that variant)."""
@@ -266,7 +267,7 @@ def _registry(records: list, files: dict[str, dict[str, Path]]) -> dict:
     defaults = {}
     for m in models:
         defaults.setdefault(m["role"], m["id"])
-    return {"defaults": defaults, "models": models}
+    return {"defaults": defaults, "models": models, "index": index}
 
 
 # ------------------------------------------------------------------------------------------ npm
@@ -423,7 +424,7 @@ def _prune(dist: Path, keep: set[str]) -> int:
 def build_site(web: Path = WEB, dist: Path = DIST, models: dict[str, Path] | None = None) -> Path:
     """Assemble `dist` from `web`, npm packages, the wheels and `models` ({id: folder}, default:
     the verified default models, built if need be); returns `dist`."""
-    from quire.registry import load_registry
+    from quire.registry import load_index_params, load_registry
 
     from .models import REGISTRY, build_models
     from .toolchain import ensure_node_modules
@@ -455,7 +456,7 @@ def build_site(web: Path = WEB, dist: Path = DIST, models: dict[str, Path] | Non
     model_files = {rec.id: _model_files(rec, Path(models[rec.id])) for rec in records}
     for rec in records:
         links.update({f"models/{rec.id}/{name}": path for name, path in model_files[rec.id].items()})
-    generated["models/registry.json"] = _json(_registry(records, model_files))
+    generated["models/registry.json"] = _json(_registry(records, model_files, load_index_params(REGISTRY).to_dict()))
 
     dist.mkdir(parents=True, exist_ok=True)
     written = sum(_place(src, dist / rel, link=True) for rel, src in links.items())
