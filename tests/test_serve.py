@@ -6,6 +6,7 @@ import urllib.request
 import pytest
 
 from quire_build.serve import Background
+from quire_build.site import PAGE_POLICY, WORKER_POLICY
 
 
 @pytest.fixture
@@ -18,8 +19,8 @@ def site(tmp_path):
         yield url
 
 
-def _get(url):
-    with urllib.request.urlopen(url) as r:
+def _get(url, headers=None):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {})) as r:
         return r.status, r.headers, r.read()
 
 
@@ -42,3 +43,32 @@ def test_paths_cannot_escape_the_site(site):
     assert err.value.code == 404
     with pytest.raises(urllib.error.HTTPError):
         _get(site + "/%2e%2e/secret.txt")
+
+
+@pytest.fixture
+def built(tmp_path):
+    """A built site (it has the sw-version.js the build writes) and a test page beside it."""
+    site, tests = tmp_path / "site", tmp_path / "tests"
+    for folder in (site, tests):
+        folder.mkdir()
+        (folder / "index.html").write_text("<!doctype html><title>q</title>")
+        (folder / "worker.js").write_text("postMessage(1);")
+    (site / "sw-version.js").write_text('self.QUIRE_VERSION = "1";')
+    return {"/": site, "/tests": tests}
+
+
+def test_a_built_site_gets_its_policy_and_workers_theirs(built):
+    with Background(built) as url:
+        assert _get(url + "/index.html")[1]["Content-Security-Policy"] == PAGE_POLICY
+        assert _get(url + "/worker.js")[1]["Content-Security-Policy"] == PAGE_POLICY  # fetched as data
+        worker = _get(url + "/worker.js", {"Sec-Fetch-Dest": "worker"})[1]
+        assert worker["Content-Security-Policy"] == WORKER_POLICY
+        # Test and bench pages mounted beside the site keep their inline scripts.
+        assert _get(url + "/tests/index.html")[1]["Content-Security-Policy"] is None
+
+
+def test_a_plain_static_host_sends_no_headers_of_its_own(built):
+    with Background(built, site_headers=False) as url:
+        headers = _get(url + "/index.html")[1]
+    for name in ("Content-Security-Policy", "Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy"):
+        assert headers[name] is None

@@ -15,10 +15,12 @@ import pytest
 from quire.registry import load_index_params
 from quire_build import ROOT, BuildError
 from quire_build.models import REGISTRY
-from quire_build.site import BROWSER_WHEELS, build_site
+from quire_build.site import BROWSER_WHEELS, PAGE_POLICY, POLICY_PLACEHOLDER, WORKER_POLICY, build_site
 
+POLICY_META = f'<meta http-equiv="Content-Security-Policy" content="{POLICY_PLACEHOLDER}">'
 WEB_FILES = {
-    "index.html": "<!doctype html><meta charset=utf-8><title>Quire</title><script type=module src=app.js></script>",
+    "index.html": f"<!doctype html><meta charset=utf-8>{POLICY_META}<title>Quire</title>"
+                  "<script type=module src=app.js></script>",
     "app.js": "export const app = 1;\n",
     "sw.js": "importScripts('./sw-version.js');\n",
     "icons/logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
@@ -52,10 +54,37 @@ def _files(dist: Path) -> set[str]:
     return {p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file()}
 
 
-def test_the_page_is_copied_as_it_is(site):
+def test_the_page_is_copied_as_it_is_with_the_policy_written_in(site):
     for name, text in WEB_FILES.items():
+        if name == "index.html":
+            text = text.replace(POLICY_PLACEHOLDER, PAGE_POLICY)
         assert (site / name).read_text() == text
     assert not (site / ".app.js.swp").exists()
+
+
+def test_the_service_worker_gets_the_same_policies(site):
+    script = (site / "sw-version.js").read_text()
+    assert f"self.QUIRE_POLICY = {json.dumps({'page': PAGE_POLICY, 'worker': WORKER_POLICY})};" in script
+
+
+def test_the_policy_runs_nothing_inline_and_reaches_nothing_elsewhere():
+    page = dict(d.split(" ", 1) for d in PAGE_POLICY.split("; "))
+    worker = dict(d.split(" ", 1) for d in WORKER_POLICY.split("; "))
+    assert page == {"default-src": "'self'", "script-src": "'self'", "connect-src": "'self'",
+                    "object-src": "'none'", "base-uri": "'none'", "form-action": "'none'"}
+    # Workers may compile WebAssembly and (for hnswlib-wasm's embind) eval; nothing else differs.
+    assert worker == {**page, "script-src": "'self' 'wasm-unsafe-eval' 'unsafe-eval'"}
+
+
+@pytest.mark.parametrize("index", [
+    "<!doctype html><title>Quire</title><script type=module src=app.js></script>",  # no policy
+    f"<!doctype html><script type=module src=app.js></script>{POLICY_META}",  # too late for app.js
+])
+def test_a_page_without_the_policy_first_is_refused(tmp_path, built_models, index):
+    web = _web(tmp_path / "web")
+    (web / "index.html").write_text(index)
+    with pytest.raises(BuildError, match="Content-Security-Policy"):
+        build_site(web=web, dist=tmp_path / "dist", models=built_models)
 
 
 def test_runtimes_ship_only_what_their_entry_points_load(site):
@@ -167,7 +196,7 @@ def test_precache_lists_every_file_with_its_hash(site):
         assert e["size"] == path.stat().st_size and e["sha256"] == _sha256(path)
     listed = json.dumps(sorted(manifest["files"], key=lambda e: e["url"]), sort_keys=True)
     assert manifest["version"] == hashlib.sha256(listed.encode()).hexdigest()[:16]
-    assert (site / "sw-version.js").read_text() == f'self.QUIRE_VERSION = "{manifest["version"]}";\n'
+    assert (site / "sw-version.js").read_text().startswith(f'self.QUIRE_VERSION = "{manifest["version"]}";\n')
 
 
 def test_a_rebuild_writes_only_what_changed(tmp_path, built_models, capsys):

@@ -1,6 +1,7 @@
 """`build.py site`: assemble dist/, the static site of the browser app.
 
-    dist/                   web/* as it is: index.html, app.js, worker.js, sw.js...
+    dist/                   web/* as it is: app.js, worker.js, sw.js..., and index.html with the
+                            site's Content-Security-Policy in its <meta> (see PAGE_POLICY)
     dist/pyodide/           Pyodide's core from npm (its packages are NOT shipped: see wheels/)
     dist/wheels/            quire and its pure-Python dependencies, and a pyodide-lock.json that
                             lists only them, so `loadPackage(["quire"])` never looks for a CDN
@@ -11,8 +12,9 @@
     dist/models/registry.json   the default records, for the page and the worker (see `_registry`)
     dist/precache.json      every file with its size and sha256, and a `version` (a hash of that
                             list), for the service worker; written last
-    dist/sw-version.js      `self.QUIRE_VERSION = "<version>"`, which web/sw.js imports, so any
-                            change to the site changes the service worker's bytes and updates it
+    dist/sw-version.js      `self.QUIRE_VERSION = "<version>"` and `self.QUIRE_POLICY` (the
+                            policies the service worker adds as headers), which web/sw.js imports,
+                            so any change to the site changes the service worker's bytes and updates it
 
 Big files are hard links into node_modules and the model cache (copies across filesystems) and a
 rebuild only writes what changed; wheels are cached under ~/.cache/quire/wheels and file hashes
@@ -22,6 +24,7 @@ in ~/.cache/quire/site-hashes.json, so a second `build.py site` takes seconds.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import re
@@ -77,6 +80,31 @@ NPM_FILES = {
 }
 RESERVED = {"pyodide", "wheels", "ort", "hnswlib", "models", "precache.json", "sw-version.js"}
 HASH_CACHE_DAYS = 30
+
+# The site's Content-Security-Policy: nothing from a document ever runs, and nothing leaves the
+# origin. Defined here only and delivered three ways: the <meta> build_site writes into index.html
+# (any static host), and the header that `build.py serve` and the service worker add to every
+# response, which is the only way a worker gets a policy (a <meta> covers its page alone).
+_DIRECTIVES = {
+    "default-src": "'self'",  # whatever is not named below (images, styles, fonts, frames, media): this site only
+    "script-src": "'self'",   # our files only: no inline <script>, no on*= attributes, no javascript: URLs, no eval
+    "connect-src": "'self'",  # fetch and XHR to this site only: the rule that keeps documents on the device
+    "object-src": "'none'",   # no plugins
+    "base-uri": "'none'",     # no <base> to re-point our relative URLs
+    "form-action": "'none'",  # no form submits anywhere (the question form is handled in script)
+}
+PAGE_POLICY = "; ".join(f"{name} {value}" for name, value in _DIRECTIVES.items())
+# Workers (ours and onnxruntime's threads) compile WebAssembly: 'wasm-unsafe-eval'. hnswlib-wasm's
+# bindings (embind) build their method wrappers with `new Function`: 'unsafe-eval' (Pyodide and
+# onnxruntime need no eval). A worker has no DOM, so documents are data there, never markup.
+WORKER_POLICY = PAGE_POLICY.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'")
+POLICY_PLACEHOLDER = "{{CONTENT_SECURITY_POLICY}}"
+
+
+def content_security_policy(destination: str) -> str:
+    """The policy for a response, by its request's destination (`Sec-Fetch-Dest`): a dedicated
+    worker's script gets the worker's, everything else the page's."""
+    return WORKER_POLICY if destination == "worker" else PAGE_POLICY
 
 
 # ------------------------------------------------------------------------------------------ wheels
@@ -419,6 +447,19 @@ def _prune(dist: Path, keep: set[str]) -> int:
     return removed
 
 
+def _page_with_policy(index: Path) -> bytes:
+    """index.html with PAGE_POLICY in place of its <meta http-equiv="Content-Security-Policy">'s
+    placeholder, which must come before any script or stylesheet (a <meta> policy only covers what
+    the page loads after it)."""
+    text = index.read_text(encoding="utf-8") if index.is_file() else ""
+    meta = text.find(f'content="{POLICY_PLACEHOLDER}"')
+    loads = [at for at in (text.find("<script"), text.find("<link")) if at >= 0]
+    if meta < 0 or any(at < meta for at in loads):
+        raise BuildError(f'{index} must hold <meta http-equiv="Content-Security-Policy" content="{POLICY_PLACEHOLDER}">'
+                         " before any script or stylesheet")
+    return text.replace(POLICY_PLACEHOLDER, html.escape(PAGE_POLICY, quote=False)).encode("utf-8")
+
+
 # ------------------------------------------------------------------------------------------ site
 
 def build_site(web: Path = WEB, dist: Path = DIST, models: dict[str, Path] | None = None) -> Path:
@@ -445,6 +486,7 @@ def build_site(web: Path = WEB, dist: Path = DIST, models: dict[str, Path] | Non
     copies: dict[str, Path] = {}  # sources people edit: copied, so editing dist/ cannot touch them
     generated: dict[str, bytes] = {}
     copies.update(_web_files(web))
+    generated["index.html"] = _page_with_policy(copies.pop("index.html", web / "index.html"))
     links.update(_npm_files(modules))
 
     cache = cache_root() / "wheels"
@@ -470,7 +512,9 @@ def build_site(web: Path = WEB, dist: Path = DIST, models: dict[str, Path] | Non
                for rel in sorted(everything)]
     hashes.save()
     version = hashlib.sha256(json.dumps(entries, sort_keys=True).encode()).hexdigest()[:16]
-    written += _write(f'self.QUIRE_VERSION = "{version}";\n'.encode(), dist / "sw-version.js")
+    policy = json.dumps({"page": PAGE_POLICY, "worker": WORKER_POLICY})
+    written += _write(f'self.QUIRE_VERSION = "{version}";\nself.QUIRE_POLICY = {policy};\n'.encode(),
+                      dist / "sw-version.js")
     written += _write(_json({"version": version, "files": entries}), dist / "precache.json")
 
     total = sum(e["size"] for e in entries)
