@@ -184,6 +184,64 @@ function showDocument(doc) {
   mark.scrollIntoView({ block: "center" });
 }
 
+// --- what left the page: the "nothing leaves this device" chip ------------------------------------
+// Drawn from what the browser actually requested (the page's and the worker's resource timing) and
+// what the Content-Security-Policy refused. The policy (py/quire_build/site.py) enforces; this shows.
+
+const egress = { requests: 0, fetched: new Set(), elsewhere: new Set(), blocked: new Set(), offline: false };
+
+function noteRequests(entries) {
+  for (const { url, status } of entries) {
+    egress.requests += 1;
+    const target = new URL(url);
+    if (target.origin !== location.origin) egress.elsewhere.add(target.host);
+    else if (status === 200 || status === undefined) egress.fetched.add(url); // not a 404 (where the status is known)
+  }
+  showEgress();
+}
+
+function noteBlocked(blockedURI) {
+  if (!URL.canParse(blockedURI)) return; // "inline" or "eval": a refused script, not a request
+  egress.blocked.add(new URL(blockedURI).host || blockedURI);
+  showEgress();
+}
+
+function showEgress() {
+  const chip = $("egress");
+  // An image or stylesheet the policy refused still leaves a timing entry: those hosts were not reached.
+  const reached = [...egress.elsewhere].filter((host) => !egress.blocked.has(host)).join(", ");
+  const blocked = [...egress.blocked].join(", ");
+  chip.classList.toggle("warning", Boolean(reached || blocked));
+  if (reached) {
+    chip.textContent = `Requests went to ${reached}`;
+    chip.title = "Something on this page reached another site: this copy of Quire is not protected.";
+  } else if (blocked) {
+    chip.textContent = `Blocked a request to ${blocked}`;
+    chip.title = "The page's Content-Security-Policy stopped it: nothing left this device.";
+  } else {
+    chip.textContent = `${egress.offline ? "Offline-ready · nothing" : "Nothing"} leaves this device · ` +
+      `${count(egress.requests, "request")}, all to this site`;
+    chip.title = `Every request went to ${location.host}, where Quire came from; any other address is blocked.` +
+      (egress.offline ? " Every file it fetched is cached: it works without a network." : "");
+  }
+}
+
+// Offline-ready once every file this visit fetched is in the service worker's cache (the first
+// visit may download the models before the service worker is in control: then after a reload).
+async function checkOffline() {
+  if (!("caches" in self)) return;
+  const held = await Promise.all([...egress.fetched].map((url) => caches.match(url, { ignoreSearch: true })));
+  egress.offline = held.length > 0 && held.every(Boolean);
+  showEgress();
+  if (!egress.offline) setTimeout(checkOffline, 5000);
+}
+
+const pageRequests = new PerformanceObserver((list) =>
+  noteRequests(list.getEntries().map((entry) => ({ url: entry.name, status: entry.responseStatus }))));
+pageRequests.observe({ type: "navigation", buffered: true });
+pageRequests.observe({ type: "resource", buffered: true });
+document.addEventListener("securitypolicyviolation", (event) => noteBlocked(event.blockedURI));
+
 // --- wiring -----------------------------------------------------------------------------------
 
 worker.onmessage = ({ data }) => {
@@ -196,7 +254,7 @@ worker.onmessage = ({ data }) => {
       $("engine").textContent = `${data.backend === "webgpu" ? "WebGPU" : "WASM"}` +
         `${data.backend === "wasm" ? `, ${data.threads} thread${data.threads > 1 ? "s" : ""}` : ""} · on this device`;
       document.body.classList.add("ready");
-      return;
+      return checkOffline();
     case "fatal": return notice(`Quire could not start: ${data.message}`);
     case "library": return showLibrary(payload);
     case "file": return showFileProgress(payload);
@@ -206,6 +264,8 @@ worker.onmessage = ({ data }) => {
     case "token": $("answer").append(payload); return;
     case "answer": setAsking(false); return showAnswer(payload);
     case "document": return showDocument(payload);
+    case "requests": return noteRequests(data.entries);
+    case "blocked": return noteBlocked(data.url);
     case "error":
       if (data.request === "ask") setAsking(false);
       return notice(data.message);

@@ -11,6 +11,12 @@ let session = null;
 let cancelRequested = false;
 let queue = Promise.resolve();
 
+// What this worker requested and what the Content-Security-Policy refused, for the page's egress chip.
+new PerformanceObserver((list) => post("requests", {
+  entries: list.getEntries().map((entry) => ({ url: entry.name, status: entry.responseStatus })),
+})).observe({ type: "resource", buffered: true });
+self.addEventListener("securitypolicyviolation", (event) => post("blocked", { url: event.blockedURI }));
+
 // Downloads a file with byte progress; the service worker caches it for the next visit.
 async function download(url, label) {
   const response = await fetch(url);
