@@ -62,7 +62,7 @@ def prompts(xquad: Path, count: int) -> tuple[list[dict], object]:
     for q in chosen:
         prompt = library.prompt(q.text, library.search(q.text))
         out.append({"question": q.text, "answers": q.answers, "ids": prompt.ids,
-                    "text": library.generation.tokenizer.decode(prompt.ids)})
+                    "text": prompt.text})
     json.dumps(out)  # plain data only: it goes to the browser
     return out, library.generation
 
