@@ -61,6 +61,7 @@ QUESTIONS = ["Which directory is for software installed locally by the system ad
 PHASES = ["empty browser", "start-up", "ingest", "idle", "answering"]
 PEER_PHASES = ["peer start-up", "peer answering"]
 EVERY = 0.25  # seconds between RSS samples
+PSS_EVERY = 5.0  # PSS is dearer: reading it walks the renderer's page tables (0.2 s for its 1.5 TB of reservations)
 
 
 # ----------------------------------------------------------------------------------------- the library
@@ -159,7 +160,7 @@ class Meter:
     def _loop(self) -> None:
         import psutil
 
-        processes, listed = [], 0.0
+        processes, listed, pss_read = [], 0.0, 0.0
         while not self._stop.wait(EVERY):
             phase = self.phase
             if phase is None:
@@ -167,20 +168,23 @@ class Meter:
             if time.monotonic() - listed > 2:  # Chromium starts and ends processes as it goes
                 processes = self._chromium()
                 listed = time.monotonic()
-            rss, pss, kinds = {}, 0, {}
+            rss, kinds = {}, {}
             for p in processes:
                 try:
                     rss[p.pid] = p.memory_info().rss
                     kinds[p.pid] = _kind(p.cmdline())
                 except psutil.Error:
                     continue
-                pss += _pss(p.pid)
+            pss = None
+            if time.monotonic() - pss_read >= PSS_EVERY or phase not in self.peaks:
+                pss, pss_read = sum(_pss(pid) for pid in rss), time.monotonic()
             with self._lock:
                 peak = self._peak(phase)
                 peak["samples"] += 1
                 peak["end"] = time.monotonic()
                 peak["all_rss"] = max(peak["all_rss"], sum(rss.values()))
-                peak["all_pss"] = max(peak["all_pss"], pss)
+                if pss is not None:
+                    peak["all_pss"] = max(peak["all_pss"], pss)
                 for pid, value in rss.items():
                     peak["rss"][pid] = max(peak["rss"].get(pid, 0), value)
                     peak["kind"][pid] = kinds[pid]
@@ -279,7 +283,9 @@ def run(args) -> dict:
     files, debian = library(args.memory_pages)
     site = app_site()
     print(f"memory: {len(files)} PDFs, {sum(f.stat().st_size for f in files) / 1e6:.1f} MB", flush=True)
-    out = {"debian": debian, "files": [f.name for f in files], "bytes": sum(f.stat().st_size for f in files)}
+    out = {"debian": debian, "files": [f.name for f in files], "bytes": sum(f.stat().st_size for f in files),
+           "model_bytes": sum((site / "models" / r["id"] / r["file"]).stat().st_size
+                              for r in json.loads((site / "models" / "registry.json").read_text())["models"])}
     with tempfile.TemporaryDirectory(prefix="quire-bench-memory-") as tmp, \
             Background({"/": site, "/bench": BENCH_WEB, **peer_mounts(Path(tmp))}) as url, Meter() as meter:
         with Visit(url, None, before_goto=lambda context, page: meter.attach(context, page, "start-up")) as app:
@@ -375,6 +381,9 @@ def report(m: dict) -> tuple[str, str]:
                 f"({fmt(chunks / ingest, 2)} passages/s, {fmt(pages / ingest * 60, 0)} pages/min); the tab's renderer "
                 f"peaked at **{_mb(tab(ing))} MB** RSS and all of Chromium at {_mb(ing['all_pss'])} MB (PSS sum) "
                 f"meanwhile. {vs_peer}")
+    idle = (peaks.get("idle") or {}).get("heap", {}).get("worker buffers")
+    held = (f"After the ingest, idle, the worker still held {_mb(idle)} MB of ArrayBuffers; the two model files "
+            f"are {_mb(m['model_bytes'])} MB, which onnxruntime has copied into its own memory by then." if idle else "")
     v = versions()
     answers = "\n".join(f"  - \"{a['question']}\" → \"{(a['answer'] or {}).get('text', '')}\" "
                         f"({(a['answer'] or {}).get('tokens')} tokens, sources: "
@@ -404,15 +413,16 @@ packages: {', '.join(f'{p} {ver}' for p, ver in m['debian'].items())} ({', '.joi
   `add` request, as when a person picks the files); its time went to {step_text} (`Library.add`'s
   progress steps, summed over the files). Then the questions, through the form:
 {answers}
-- **RSS and PSS** from /proc for every Chromium process, every {EVERY} s. "The tab's renderer" is the
+- **RSS and PSS** from /proc for every Chromium process, RSS every {EVERY} s, PSS every {PSS_EVERY:.0f} s
+  (reading it costs 0.2 s of CPU for the renderer). "The tab's renderer" is the
   renderer process with the highest peak: it holds the page, the module worker and all their
   WebAssembly memory (Pyodide, onnxruntime-web, hnswlib-wasm). RSS counts shared pages in each
   process, so the RSS sum overstates; the PSS sum shares them out.
 - **JS heaps** over the DevTools protocol: the page's `JSHeapUsedSize`, the worker's
-  `Runtime.getHeapUsage` (its used size, and V8's count of ArrayBuffer backing stores: the model
-  bytes while they are handed to onnxruntime, Pyodide's memory; onnxruntime-web's threaded build
-  shares its WebAssembly memory between threads, and that shared memory is evidently not all in
-  this count, which stays far below the renderer's RSS). The renderer's RSS is the complete figure.
+  `Runtime.getHeapUsage`: its used size, and V8's count of ArrayBuffer backing stores, which leaves
+  out WebAssembly memory (checked: a 256 MB `WebAssembly.Memory`, shared or not, left it unchanged,
+  a 256 MB ArrayBuffer added 256 MB). Pyodide's, onnxruntime-web's and hnswlib's memory is therefore
+  only in the renderer's RSS. {held}
   WebAssembly memory never shrinks, so a peak, once reached, stays.
 - **The peer**: Transformers.js with the same two model files loaded by `pipeline()` (as in the
   start-up part), on a fresh profile, then generating from the prompt the app built for

@@ -191,8 +191,11 @@ def split(visit: Visit, registry: dict) -> list[dict]:
     for key, step, label in steps:
         row(key, label, visit.first("status", step, 0), visit.first("status", step, 1))
     index_end = visit.first("status", "vector index", 1)
-    row("session", "Python session: tokenizers, library and keyword index from the store",
-        max(index_end, py1) if index_end is not None and py1 is not None else None, ready)
+    # Its own step once the worker posts one; until then, from the last step before it to "ready".
+    session = visit.first("status", "Python session", 0)
+    if session is None and index_end is not None and py1 is not None:
+        session = max(index_end, py1)
+    row("session", "Python session: tokenizers, library and keyword index from the store", session, ready)
     row("ready", "**ready for documents**", 0.0, ready)
     if ort:
         row("ort-wasm", "*inside the embedding session:* onnxruntime-web's WASM requested → received",
@@ -298,6 +301,7 @@ def run(args) -> dict:
     registry = _registry(site)
     big = [f"/{f['url']}" for f in json.loads((site / "precache.json").read_text())["files"]
            if f["size"] > 4 * 1024 * 1024]
+    models = [f"/models/{m['id']}/{m['file']}" for m in registry["models"]]
     runs = {kind: [] for kind in VISITS + PEER_VISITS}
     with tempfile.TemporaryDirectory(prefix="quire-bench-startup-") as tmp, \
             Background({"/": site, "/bench": BENCH_WEB, **peer_mounts(Path(tmp))}) as url:
@@ -325,11 +329,14 @@ def run(args) -> dict:
         for r in range(args.startup_runs):
             profile = Path(tmp) / f"peer-profile-{r}"
             for kind in PEER_VISITS:
+                meter = ForeignCpu()
+                meter.start()
                 with Visit(url, profile, "/bench/startup-peer.html") as peer:
                     peer.wait(lambda ev: any(e["type"] == "ready" for e in ev), "the peer's start-up")
                     ready = next(e for e in peer.events if e["type"] == "ready")
                     runs[kind].append({"split": peer_steps(peer), "answer": peer_answer(peer, prompt, tokens),
-                                       "boot": {"threads": ready.get("threads")}})
+                                       "boot": {"threads": ready.get("threads")}, "cached": peer.cached(models),
+                                       "foreign": meter.stop()})
             print(f"  peer run {r + 1}: " + "; ".join(f"{kind} loaded {fmt(_end(runs[kind][-1], 'ready'))} s"
                                                     for kind in PEER_VISITS), flush=True)
     return {"runs": runs, "registry": registry, "document": document.name, "pages": _pages(document),
@@ -413,10 +420,16 @@ def report(m: dict) -> tuple[str, str]:
         answer_row("**page opened → answer complete**", "total", peer_too=False),
         answer_row("tokens generated", "tokens", 0),
     ])
+    def others(i, kinds):
+        seen = [runs[k][i].get("foreign") for k in kinds if runs[k][i].get("foreign") is not None]
+        return fmt(sum(seen) / len(seen), 2) if seen else "n/a"
+
     per_run = table(["run", *(f"{names[k]}: ready, answer" for k in VISITS),
-                     *(f"Transformers.js {names[k]}: loaded" for k in PEER_VISITS)],
+                     *(f"Transformers.js {names[k]}: loaded" for k in PEER_VISITS),
+                     "other processes' CPU, cores: the app's visits, the peer's"],
                     [[str(i + 1), *(f"{fmt(_end(runs[k][i], 'ready'))}, {fmt(runs[k][i]['answer']['total'])}" for k in VISITS),
-                      *(fmt(_end(runs[k][i], "ready")) for k in PEER_VISITS)] for i in range(n)])
+                      *(fmt(_end(runs[k][i], "ready")) for k in PEER_VISITS),
+                      f"{others(i, VISITS)}, {others(i, PEER_VISITS)}"] for i in range(n)])
 
     def held(kind):
         """The big files a visit fetched, and those the service worker's cache held after it."""
@@ -440,6 +453,7 @@ def report(m: dict) -> tuple[str, str]:
         return sum(EXPECTED.lower() in (a[key] or "").lower() for a in answered)
     boot = runs["cold"][0]["boot"]
     peer_threads = runs["peer-cold"][0]["boot"]["threads"]
+    peer_held = len(runs["peer-cold"][0].get("cached") or [])
     later_docs = sorted({r["boot"]["documents"] for k in VISITS[1:] for r in runs[k]})
     foreign = [r["foreign"] for k in VISITS for r in runs[k] if r["foreign"] is not None]
     cold = runs["cold"][-1]
@@ -497,7 +511,8 @@ How it was measured:
   sources) and in {named('text')} of {len(answered)} generated ones (SmolLM2-135M said: "{answered[0]['text']}").
 - **The peer**: Transformers.js `pipeline("feature-extraction")` and `pipeline("text-generation")` on the
   same folders and files (dtype q8 = `model_quantized.onnx`), in a module worker, its caches at their
-  defaults (Cache Storage), {peer_threads} thread (onnxruntime-web's default; the app uses
+  defaults (Cache Storage: after its cold visit it held {peer_held} of the {len(m['registry']['models'])} model
+  files), {peer_threads} thread (onnxruntime-web's default; the app uses
   {boot['threads']}). It then answered the prompt the app's own prompt code builds from the app's
   passages ({m['prompt_tokens']} tokens), greedy, as many new tokens as the app generated: generation
   alone, no retrieval. It has no Python, no store and no index to load.
