@@ -432,3 +432,26 @@ def test_pdf_table_of_contents_dot_leaders_are_dropped():
 def test_regression_korean_with_syllables_only_cp949_has_is_not_garbled():
     text = "똠방각하 펲시콜라 어릨 탸콰긐 뎌응 흐흐흐 납!! 서울뤄 뎐학 와쒀훀"  # outside EUC-KR's 2,350
     assert read("k.txt", text.encode("cp949")).text == text
+
+
+def test_regression_unknown_marked_sections_are_comments_not_damage():
+    # HTMLParser raised AssertionError on a marked section it does not know; browsers skip it as a comment.
+    assert read("odd.html", b"<p>a <![foo[]]> b</p><![ ]><p>c</p>").text == "a b\n\nc"
+
+
+def test_regression_western_text_with_few_accents_is_not_read_as_cjk():
+    # In gb18030 the bytes of "ég" are 間, a common character: a lone accent used to win the CJK vote.
+    for text in ["a a ég", "La stratégie régionale", "Café crème brûlée"]:
+        assert read("note.txt", text.encode("cp1252")).text == text
+
+
+def test_regression_a_markdown_file_opening_with_a_thematic_break_keeps_its_text():
+    # Its "---" was taken for front matter running to the next "---" line, a setext underline here.
+    doc = read("notes.md", b"---\n\nIntro paragraph.\n\nTitle\n---\n\nBody.")
+    assert outline(doc) == [("paragraph", 0, "Intro paragraph."), ("heading", 2, "Title"), ("paragraph", 0, "Body.")]
+
+
+def test_regression_a_markdown_link_around_an_image_reads_as_its_alt_text():
+    # A README badge kept its link's brackets and address: "[Build status](https://ci.example/job)".
+    doc = read("README.md", b"[![Build status](https://ci.example/badge.svg)](https://ci.example/job) Docs.")
+    assert doc.text == "Build status Docs."

@@ -76,6 +76,14 @@ class _TextExtractor(HTMLParser):
             if open_tag == tag:
                 break
 
+    def parse_marked_section(self, i: int, report: int = 1) -> int:
+        """A marked section HTMLParser does not know ("<![foo[", "<![ ]>") is a bogus comment up to the
+        next '>', as browsers read it, instead of the AssertionError HTMLParser raises."""
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            return self.parse_bogus_comment(i, report)
+
     def handle_data(self, data: str) -> None:
         if self.title is not None:
             self.title.append(data)
@@ -107,7 +115,8 @@ def defuse(text: str) -> str:
 
     For each one, HTMLParser searches the rest of the input for its end before giving up and
     reading it as text, so a file of unclosed '<a' or '<!--' would take quadratic time. Escaped,
-    they become the very text HTMLParser would have produced.
+    they read as the same text. (Giving up, HTMLParser also takes what follows up to the next '>'
+    as text; escaped, a tag there still counts as a tag.)
     """
     end = text.rfind(">") + 1  # nothing opened after the last '>' closes
     head, tail = text[:end], text[end:].replace("<", "&lt;")

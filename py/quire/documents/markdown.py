@@ -10,7 +10,9 @@ import re
 from . import Document, DocumentBuilder, Limits
 from .text import decode_text
 
-FRONT_MATTER = re.compile(r"\A---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|$)", re.S)
+# YAML front matter opens with a key ("title: ..."): a file that opens with a thematic break "---" has
+# text up to the next "---" line, and must keep it.
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?=[A-Za-z_][\w-]*:[ \t\n]).*?\n(?:---|\.\.\.)[ \t]*(?:\n|$)", re.S)
 FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*))?$")
 SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*$")
@@ -25,7 +27,8 @@ INLINE = re.compile(r"""
     \\(?P<escaped>[!-/:-@\[-`{-~])                  # \* -> *
   | (?<!`)(?P<ticks>`++)(?P<code>[^`]+)(?P=ticks)(?!`)  # `code` -> code, untouched inside
   | !\[(?P<alt>[^\[\]]*)\]\([^()]*\)               # ![alt](src) -> alt
-  | \[(?P<link>[^\[\]]+)\](?:\([^()]*\)|\[[^\[\]]*\])  # [text](url), [text][ref] -> text
+  | \[(?P<link>(?:[^\[\]]|!\[[^\[\]]*\]\([^()]*\))+)\]  # [text](url), [text][ref] -> text; the text
+      (?:\([^()]*\)|\[[^\[\]]*\])                    # may be an image: [![alt](badge.svg)](url) -> alt
   | <(?P<auto>(?:https?|mailto):[^<>\s]+)>          # <https://...> -> the address
   | \*\*|__|~~                                      # strong, strikethrough
   | (?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)             # emphasis, not the * in 2 * 3 or the _ in snake_case

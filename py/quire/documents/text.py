@@ -2,7 +2,8 @@
 
 Detection order: a byte-order mark; UTF-16 without one, from where its NUL bytes fall; ISO-2022-JP
 (7-bit, so only its escape sequences tell it apart from ASCII); strict UTF-8; the legacy CJK
-encodings, by how much of each decoding is common text in that encoding's language; cp1252; latin-1.
+encodings, by how much of each decoding is common text in that encoding's language (more of it
+when the bytes are shaped like Western accented letters); cp1252; latin-1.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ CHINESE, JAPANESE, KOREAN = (frozenset(s + CJK_MARKS) for s in (HANZI, KANA + KA
 CANDIDATES = {"gb18030": CHINESE, "big5": CHINESE, "shift_jis": JAPANESE, "euc_jp": JAPANESE, "euc_kr": KOREAN,
               "cp949": KOREAN, "cp932": JAPANESE, "cp950": CHINESE}
 SAMPLE = 1 << 16  # bytes scored per candidate: enough to decide, cheap for big files
+LONE_HIGH_BYTE = re.compile(rb"(?<![\x80-\xff])[\x80-\xff](?![\x80-\xff])")
+HIGH_BYTE_RUN = re.compile(rb"[\x80-\xff]{3,}")
 
 
 def decode_text(data: bytes, declared: str | None = None) -> str:
@@ -62,11 +65,15 @@ def _decode(data: bytes, declared: str | None) -> str:
             return data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             pass
-    scores = {enc: _plausibility(enc, data[:SAMPLE], common) for enc, common in CANDIDATES.items()}
+    sample = data[:SAMPLE]
+    scores = {enc: _plausibility(enc, sample, common) for enc, common in CANDIDATES.items()}
     best = max(scores, key=scores.get)
     runner_up = max((v for k, v in scores.items() if CANDIDATES[k] is not CANDIDATES[best]), default=-1.0)
     # Common characters, or an unusual text that only one language's encodings can read at all.
-    if scores[best] >= 0.3 or (scores[best] >= 0.1 and scores[best] - runner_up >= 0.2):
+    plausible = scores[best] >= 0.3 or (scores[best] >= 0.1 and scores[best] - runner_up >= 0.2)
+    if plausible and _western(sample):  # then only a long reading of common characters is CJK
+        plausible = scores[best] >= 0.9 and sum(ch >= "\x80" for ch in sample.decode(best, "ignore")) >= 10
+    if plausible:
         return data.decode(best, "replace")
     try:
         return data.decode("cp1252")
@@ -84,6 +91,19 @@ def _utf16_without_bom(data: bytes) -> str | None:
     if pairs and even > 0.3 * pairs and odd < 0.05 * pairs:
         return "utf-16-be"
     return None
+
+
+def _western(sample: bytes) -> bool:
+    """Whether the non-ASCII bytes are shaped like Western accented letters rather than CJK characters.
+
+    An accented letter is one byte amid ASCII ("é" in "café"); CJK text runs its two-byte characters
+    together. A CJK reading of Western text pairs each accent with the letter after it ("stratégie" in
+    gb18030 holds 間, a common character), so a few lucky pairs must not outvote the shape of the
+    bytes: Western when bytes standing alone outnumber those in runs of three or more (pairs could
+    be either).
+    """
+    alone = len(LONE_HIGH_BYTE.findall(sample))
+    return alone > sum(map(len, HIGH_BYTE_RUN.findall(sample)))
 
 
 def _plausibility(encoding: str, sample: bytes, common: frozenset[str]) -> float:
