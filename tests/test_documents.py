@@ -455,3 +455,9 @@ def test_regression_a_markdown_link_around_an_image_reads_as_its_alt_text():
     # A README badge kept its link's brackets and address: "[Build status](https://ci.example/job)".
     doc = read("README.md", b"[![Build status](https://ci.example/badge.svg)](https://ci.example/job) Docs.")
     assert doc.text == "Build status Docs."
+
+
+def test_regression_a_charset_that_does_not_read_ascii_as_ascii_is_ignored():
+    # "undefined" (a codec that always fails) had the page refused as damaged; EBCDIC and UTF-7 garbled it.
+    for charset in ["undefined", "cp037", "utf-7"]:
+        assert read("page.html", f'<meta charset="{charset}"><p>Plain +AGE- text</p>'.encode()).text == "Plain +AGE- text"

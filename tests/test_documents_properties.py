@@ -8,8 +8,11 @@ whose content is known, it holds exactly that content.
 """
 
 import codecs
+import encodings
+import encodings.aliases
 import html
 import io
+import pkgutil
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -299,6 +302,19 @@ def test_html_shows_exactly_the_visible_words(tree, title):
     assert ("".join(doc.text.split()) if doc else "") == visible
     if doc and title:
         assert doc.title == " ".join(title.split())
+
+
+# Every codec name Python knows, which is what a <meta charset> is looked up in.
+CODEC_NAMES = sorted({module.name for module in pkgutil.iter_modules(encodings.__path__)} | set(encodings.aliases.aliases))
+
+
+@given(charset=st.sampled_from(CODEC_NAMES) | st.text("abcdefiklmnorstuw0123456789_.:-", min_size=1, max_size=12),
+       body=st.text("abcdefghij XYZ0123456789.,;:!?()+-~'", min_size=1, max_size=40).filter(str.strip))
+def test_an_ascii_page_reads_the_same_whatever_charset_it_declares(charset, body):
+    """Whatever it names, a charset that reads the meta tag itself otherwise (UTF-16, EBCDIC, UTF-7) or
+    is no text encoding at all ("undefined", "base64") is not the page's, as in browsers."""
+    doc = read_or_refuse("page.html", f'<meta charset="{charset}"><p>{body}</p>'.encode("ascii"))
+    assert doc.text == " ".join(body.split())
 
 
 markup_soup = st.lists(st.sampled_from([

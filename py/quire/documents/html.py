@@ -23,6 +23,7 @@ BLOCK = {"address", "article", "aside", "blockquote", "br", "caption", "dd", "de
 HEADINGS = {f"h{n}": n for n in range(1, 7)}
 META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 WHITESPACE = re.compile(r"[ \t\n\r\f]+")  # HTML's whitespace; a no-break space is text
+ASCII = bytes(range(0x20, 0x7F)) + b"\t\n\r"
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 # Openers HTMLParser searches a particular end for: a comment, a marked section (<![CDATA[, <![if).
 CLOSED_BY = {"<!--": re.compile(r"--\s*>"), "<![": re.compile(r"]\s*>")}
@@ -100,14 +101,17 @@ class _TextExtractor(HTMLParser):
 def declared_encoding(data: bytes) -> str | None:
     """The encoding a <meta charset> names, as browsers take it."""
     m = META_CHARSET.search(data[:4096])
+    if not m:
+        return None
     try:
-        encoding = codecs.lookup(m[1].decode("ascii")).name if m else None
-    except LookupError:
+        encoding = codecs.lookup(m[1].decode("ascii")).name
+        # A meta tag readable as ASCII rules out an encoding that reads ASCII otherwise (UTF-16/32,
+        # EBCDIC, UTF-7) and a codec that is no text encoding at all ("undefined", "base64").
+        if ASCII.decode(encoding) != ASCII.decode("ascii"):
+            return None
+    except (LookupError, UnicodeError):
         return None
-    # A meta tag readable as ASCII rules out UTF-16/32; browsers read latin-1 and ASCII as cp1252.
-    if encoding and encoding.startswith(("utf-16", "utf-32")):
-        return None
-    return "cp1252" if encoding in ("iso8859-1", "ascii") else encoding
+    return "cp1252" if encoding in ("iso8859-1", "ascii") else encoding  # as browsers read them
 
 
 def defuse(text: str) -> str:
