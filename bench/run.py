@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = ROOT / ".venv"
-PARTS = ["ingest", "startup", "memory"]  # later: index, generation, quality
+PARTS = ["ingest", "index", "startup", "memory"]  # later: generation, quality
 
 
 def ensure_venv() -> None:
@@ -52,6 +52,9 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=96, help="chunks in the technique runs (default 96)")
     parser.add_argument("--quick", action="store_true",
                         help="only the headline and the sorting runs, no thread or batch-size runs")
+    parser.add_argument("--index-sizes", type=lambda text: [int(n) for n in text.split(",")], default=[10_000, 100_000],
+                        help="index: the index sizes, comma-separated (default 10000,100000; the parameters are "
+                             "chosen at the largest)")
     parser.add_argument("--startup-runs", type=int, default=3,
                         help="startup: runs of a cold visit and two more on its profile (default 3)")
     parser.add_argument("--memory-pages", type=int, default=1000,
