@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = ROOT / ".venv"
-PARTS = ["ingest", "index", "startup", "memory"]  # later: generation, quality
+PARTS = ["ingest", "generation", "index", "quality", "startup", "memory"]
 
 
 def ensure_venv() -> None:
@@ -50,6 +50,10 @@ def main() -> int:
                         help="at most this many chunks from each set (default 128, which keeps all of XQuAD: "
                              "about 15 minutes on a busy 2-core machine; 2000 suits a faster one)")
     parser.add_argument("--sample", type=int, default=96, help="chunks in the technique runs (default 96)")
+    parser.add_argument("--questions", type=int, default=4,
+                        help="generation: XQuAD questions answered by every engine (default 4)")
+    parser.add_argument("--answers", type=int, default=100,
+                        help="quality: questions answered by the generator (default 100; retrieval uses all)")
     parser.add_argument("--quick", action="store_true",
                         help="only the headline and the sorting runs, no thread or batch-size runs")
     parser.add_argument("--index-sizes", type=lambda text: [int(n) for n in text.split(",")], default=[10_000, 100_000],
