@@ -2,7 +2,7 @@
 """Quire's benchmarks: headless Chromium and CPython in one run, ratios printed and written to
 docs/benchmarks.md with the machine, the versions and this command.
 
-    python3 bench/run.py                          every part (today: ingest)
+    python3 bench/run.py                          every part: ingest, generation, index, quality, startup, memory
     python3 bench/run.py --part ingest            one part
     python3 bench/run.py --limit-chunks 200 --no-write    a quick look, docs untouched
 
