@@ -45,7 +45,7 @@ def documents(draw) -> Document:
     return builder.build()
 
 
-chunkers = st.tuples(st.integers(16, 120), st.integers(0, 60))  # (budget, overlap)
+budgets_and_overlaps = st.tuples(st.integers(16, 120), st.integers(0, 60))
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def section_of(doc: Document, position: int) -> int:
     return sum(1 for b in doc.blocks if b.kind == "heading" and b.start < position)
 
 
-@given(doc=documents(), sizes=chunkers)
+@given(doc=documents(), sizes=budgets_and_overlaps)
 def test_chunks_of_any_document(count, doc, sizes):
     """Each property below on the same chunks: chunking is the slow part."""
     budget, overlap = sizes
