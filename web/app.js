@@ -1,21 +1,38 @@
 // The page: draws the library, the question and the answer, and forwards what the person does to the
 // worker. Document text is only ever set as textContent: nothing from a file becomes markup.
 const $ = (id) => document.getElementById(id);
+// The service worker first, then the app's worker: a worker started before the service worker
+// controls the page stays outside it, and the models it downloads on a first visit would miss the
+// offline cache until a second visit. On a host that cannot send COOP/COEP the service worker adds
+// them, which takes one reload. Without a service worker (or if it never takes control) the app
+// starts anyway, online only.
+async function serviceWorkerInControl() {
+  if (!("serviceWorker" in navigator)) return;
+  try {
+    await navigator.serviceWorker.register("./sw.js");
+  } catch (error) {
+    console.warn("service worker:", error);
+    return;
+  }
+  if (!navigator.serviceWorker.controller) {
+    await new Promise((resolve) => {
+      navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true });
+      setTimeout(resolve, 30_000);
+    });
+  }
+  if (navigator.serviceWorker.controller && !self.crossOriginIsolated && !sessionStorage.getItem("quire-isolating")) {
+    sessionStorage.setItem("quire-isolating", "1");
+    location.reload();
+    await new Promise(() => {}); // the reload replaces this page
+  }
+}
+
+await serviceWorkerInControl();
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 const send = (type, data = {}) => worker.postMessage({ type, ...data });
 
 const state = { ready: false, asking: false, answer: null, documents: [], pendingView: null };
 
-if ("serviceWorker" in navigator) {
-  navigator.serviceWorker.register("./sw.js").catch((error) => console.warn("service worker:", error));
-  // On a host that cannot send COOP/COEP, the service worker adds them: reload once it controls the page.
-  navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (!self.crossOriginIsolated && !sessionStorage.getItem("quire-isolating")) {
-      sessionStorage.setItem("quire-isolating", "1");
-      location.reload();
-    }
-  });
-}
 
 function element(tag, props = {}, children = []) {
   const node = Object.assign(document.createElement(tag), props);

@@ -77,7 +77,7 @@ async function boot() {
   const backend = await chooseBackend();
   configureOrt(backend.ort, new URL("./ort/", import.meta.url).href);
   const modelBytes = async (model) => download(`./models/${model.id}/${model.file}`, `${model.name} (${model.role})`);
-  const [embedBytes, generateBytes] = await Promise.all([modelBytes(embeddingModel), modelBytes(generationModel)]);
+  let [embedBytes, generateBytes] = await Promise.all([modelBytes(embeddingModel), modelBytes(generationModel)]);
   const tokenizers = {};
   for (const model of [embeddingModel, generationModel]) {
     tokenizers[model.id] = await (await fetch(`./models/${model.id}/tokenizer.json`)).text();
@@ -85,6 +85,8 @@ async function boot() {
   const config = await (await fetch(`./models/${generationModel.id}/config.json`)).json();
   const embedder = await step("embedding model", () => Embedder.load(backend.ort, embedBytes, backend.providers));
   const generator = await step("language model", () => Generator.load(backend.ort, generateBytes, config, backend.providers));
+  // onnxruntime holds its own copy now; boot()'s closures would otherwise keep ~200 MB alive.
+  embedBytes = generateBytes = null;
   const store = await step("library", () => IdbStore.open());
   const hnswlib = await import("./hnswlib/hnswlib.js");
   const index = await step("vector index", async () => HnswIndex.load(await hnswlib.loadHnswlib("IDBFS"), embeddingModel.facts.dims));
