@@ -79,7 +79,8 @@ class _TextExtractor(HTMLParser):
 
     def parse_marked_section(self, i: int, report: int = 1) -> int:
         """A marked section HTMLParser does not know ("<![foo[", "<![ ]>") is a bogus comment up to the
-        next '>', as browsers read it, instead of the AssertionError HTMLParser raises."""
+        next '>', as browsers read it. Older Pythons' HTMLParser raises AssertionError there; newer
+        ones (Pyodide's) read it this way already and never call this."""
         try:
             return super().parse_marked_section(i, report)
         except AssertionError:
