@@ -72,9 +72,19 @@ def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
 
         # A question can be stopped: the answer ends early and says so.
         page.fill("#question", "Describe the orchard, the harvest, the bees and the tea room in detail.")
+        # Stop at the first words shown, from the page itself: an answer of ~20 tokens at ~20 tokens/s
+        # is over before a click from here would land (regression: the test raced a fast answer).
+        page.evaluate("""() => {
+            const answer = document.getElementById("answer");
+            const observer = new MutationObserver(() => {
+                if (!answer.textContent.trim()) return;
+                observer.disconnect();
+                document.getElementById("stop").click();
+            });
+            observer.observe(answer, { childList: true, characterData: true, subtree: true });
+        }""")
         page.click("#ask")
         expect(page.locator("#answer")).not_to_be_empty(timeout=ANSWER)
-        page.click("#stop")
         page.wait_for_selector("#stop", state="hidden", timeout=ANSWER)
         assert "stopped" in page.text_content("#answer-meta")
 
