@@ -170,11 +170,11 @@ class Meter:
                 listed = time.monotonic()
             rss, kinds = {}, {}
             for p in processes:
-                try:
-                    rss[p.pid] = p.memory_info().rss
-                    kinds[p.pid] = _kind(p.cmdline())
+                try:  # both or neither: a process can end between the two reads
+                    value, kind = p.memory_info().rss, _kind(p.cmdline())
                 except psutil.Error:
                     continue
+                rss[p.pid], kinds[p.pid] = value, kind
             pss = None
             if time.monotonic() - pss_read >= PSS_EVERY or phase not in self.peaks:
                 pss, pss_read = sum(_pss(pid) for pid in rss), time.monotonic()
@@ -305,8 +305,11 @@ def run(args) -> dict:
             answers = []
             for question in QUESTIONS:
                 app.ask(question, tick=meter.tick)
+                sent = app.last("sent:ask")
                 answers.append({"question": question, "answer": app.json_of("answer"),
-                                "hits": app.json_of("sources")})
+                                "hits": app.json_of("sources"),
+                                "sources_after": app.first("sources", after=sent) - sent,
+                                "first_token_after": app.first("token", after=sent) - sent})
             out["answers"] = answers
             meter.enter(None)
         with Visit(url, None, "/bench/startup-peer.html",
@@ -387,7 +390,9 @@ def report(m: dict) -> tuple[str, str]:
     v = versions()
     answers = "\n".join(f"  - \"{a['question']}\" → \"{(a['answer'] or {}).get('text', '')}\" "
                         f"({(a['answer'] or {}).get('tokens')} tokens, sources: "
-                        f"{', '.join(sorted({h['name'] for h in a['hits'] or []}))})" for a in m["answers"])
+                        f"{', '.join(sorted({h['name'] for h in a['hits'] or []}))}; sources shown after "
+                        f"{fmt(a.get('sources_after'), 2)} s, first token after {fmt(a.get('first_token_after'))} s)"
+                        for a in m["answers"])
     body = f"""## Memory
 
 Command: `{command()}` · {time.strftime('%Y-%m-%d %H:%M %Z')} · the part took {fmt(m['seconds'] / 60)} min
@@ -430,5 +435,5 @@ packages: {', '.join(f'{p} {ver}' for p, ver in m['debian'].items())} ({', '.joi
   answer had, greedy. It has no
   document pipeline, so it has no ingest phase.
 """
-    terminal = "\n\n".join([headline, main, per_kind])
+    terminal = "\n\n".join([headline, main, per_kind, answers])
     return terminal, body
