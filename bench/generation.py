@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import ForeignCpu, command, fmt, machine, peer_mounts, table, versions
+from machine import ForeignCpu, bench_page, command, fmt, machine, peer_mounts, table, versions
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_WEB = Path(__file__).resolve().parent / "web"
@@ -69,9 +69,7 @@ def prompts(xquad: Path, count: int) -> tuple[list[dict], object]:
 
 def run(args) -> dict:
     from quire_build.cache import cache_root
-    from quire_build.serve import Background
     from quire_build.site import build_site
-    from quire_build.toolchain import chromium
 
     t_start = time.time()
     site = build_site(dist=cache_root() / "bench" / "site")
@@ -82,19 +80,7 @@ def run(args) -> dict:
     infos, results = {}, {key: [] for key, *_ in ENGINES}
     with tempfile.TemporaryDirectory(prefix="quire-bench-") as tmp:
         mounts = {"/": site, "/bench": BENCH_WEB, **peer_mounts(Path(tmp))}
-        with Background(mounts) as url, chromium() as context:
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{url}/bench/index.html")
-            page.wait_for_function("window.benchReady === true", timeout=60_000)
-
-            def browser(what: str, script: str, arg):
-                try:
-                    return page.evaluate(script, arg)
-                except Exception as err:
-                    raise RuntimeError(f"{what} failed in the browser: {err} {errors}") from err
-
+        with bench_page(mounts) as browser:
             for kind in ("quire-gen", "tjs-gen"):  # one worker per kind and thread count
                 for key, engine_kind, options, _ in ENGINES:
                     if engine_kind != kind or (kind == "quire-gen" and key != "quire"):
@@ -129,7 +115,7 @@ def run(args) -> dict:
                           f"{got['seconds']:5.2f} s" + (f", accepted {got['accepted']}/{got['drafted']}"
                                                         if got.get("drafted") else ""), flush=True)
             for key in ("quire", "tjs", "tjs-same"):
-                page.evaluate("(k) => bench.stop(k)", key)
+                browser(f"stopping {key}", "(k) => bench.stop(k)", key)
     measured = {"questions": questions, "results": results, "infos": infos, "seconds": time.time() - t_start}
     raw = cache_root() / "bench" / "generation.json"
     raw.write_text(json.dumps(measured))

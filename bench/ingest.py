@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 import corpus as corpus_mod
-from machine import ForeignCpu, fmt, peer_mounts, table
+from machine import ForeignCpu, bench_page, fmt, peer_mounts, table
 from quire.backends.browser import BrowserEmbedder
 from quire.backends.cpython import OnnxEmbedder
 from quire.embedding import EmbeddingModel
@@ -140,9 +140,6 @@ def measure(site: Path, texts: list[str], workers: list[tuple[str, str, dict]], 
             jobs: list[tuple[str, str, dict]]) -> tuple[dict, dict]:
     """Starts the workers one by one, then runs `jobs` ((engine, row, spec), engine "cpython" or a
     worker key) one at a time. Returns (worker infos, {engine: {row: {seconds, chunks, vectors}}})."""
-    from quire_build.serve import Background
-    from quire_build.toolchain import chromium
-
     infos: dict = {}
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="quire-bench-") as tmp:
@@ -150,19 +147,7 @@ def measure(site: Path, texts: list[str], workers: list[tuple[str, str, dict]], 
         (tmp / "data").mkdir()
         (tmp / "data" / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
         mounts = {"/": site, "/bench": BENCH_WEB, "/bench-data": tmp / "data", **peer_mounts(tmp)}
-        with Background(mounts) as url, chromium() as context:
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{url}/bench/index.html")
-            page.wait_for_function("window.benchReady === true", timeout=60_000)
-
-            def browser(what: str, script: str, arg):
-                try:
-                    return page.evaluate(script, arg)
-                except Exception as err:
-                    raise RuntimeError(f"{what} failed in the browser: {err} {errors}") from err
-
+        with bench_page(mounts) as browser:
             for key, kind, options in workers:
                 if options.get("threads") == "same":  # the count Quire's configureOrt chose
                     options = {**options, "threads": infos["quire"]["threads"]}
@@ -185,7 +170,7 @@ def measure(site: Path, texts: list[str], workers: list[tuple[str, str, dict]], 
                       f"({chunks_of(spec)} in {got['seconds']:.1f} s; other processes used "
                       f"{fmt(foreign, 2)} cores)", flush=True)
             for key, _, _ in workers:
-                page.evaluate("(k) => bench.stop(k)", key)
+                browser(f"stopping {key}", "(k) => bench.stop(k)", key)
     return infos, results
 
 

@@ -153,6 +153,29 @@ def browser(profile: Path | None = None, extra_flags: list[str] = ()):
             context.close()
 
 
+@contextmanager
+def bench_page(mounts: dict[str, Path]):
+    """bench/web/index.html served with `mounts` and open in Chromium. Yields `call(what, script, arg)`:
+    page.evaluate that, when it fails, names the job and the page's errors."""
+    from quire_build.serve import Background
+    from quire_build.toolchain import chromium
+
+    with Background(mounts) as url, chromium() as context:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{url}/bench/index.html")
+        page.wait_for_function("window.benchReady === true", timeout=60_000)
+
+        def call(what: str, script: str, arg=None):
+            try:
+                return page.evaluate(script, arg)
+            except Exception as err:
+                raise RuntimeError(f"{what} failed in the browser: {err} {errors}") from err
+
+        yield call
+
+
 def peer_mounts(into: Path) -> dict[str, Path]:
     """Server mounts for Transformers.js (the peer) in a module worker: /tjs holds
     transformers.web.min.js with its two bare imports resolved (module workers take no import map),
