@@ -4,6 +4,7 @@
 import { loadPyodide } from "/pyodide/pyodide.mjs";
 import { configureOrt, Generator } from "/onnx-bridge.js";
 import { candidateSteps } from "/candidates.js";
+import { serveJobs } from "./jobs.js";
 
 let bench = null;
 const site = (path) => new URL(path, location.href).href;
@@ -41,11 +42,4 @@ async function job(spec) {
   return JSON.parse(await bench.run.callPromising(JSON.stringify(spec)));
 }
 
-self.onmessage = async ({ data }) => {
-  try {
-    const result = data.type === "init" ? await init(data.options) : await job(data.spec);
-    self.postMessage({ id: data.id, result });
-  } catch (error) {
-    self.postMessage({ id: data.id, error: String(error?.stack || error?.message || error) });
-  }
-};
+serveJobs(init, job);

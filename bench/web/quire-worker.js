@@ -4,6 +4,7 @@
 // (entered through callPromising, so run_sync can wait on the embedder's promises).
 import { loadPyodide } from "/pyodide/pyodide.mjs";
 import { configureOrt, Embedder } from "/onnx-bridge.js";
+import { serveJobs } from "./jobs.js";
 
 let bench = null;
 
@@ -81,11 +82,4 @@ async function job(spec) {
   return { seconds, vectors: JSON.parse(kept) };
 }
 
-self.onmessage = async ({ data }) => {
-  try {
-    const result = data.type === "init" ? await init(data.options) : await job(data.spec);
-    self.postMessage({ id: data.id, result });
-  } catch (error) {
-    self.postMessage({ id: data.id, error: String(error?.stack || error?.message || error) });
-  }
-};
+serveJobs(init, job);

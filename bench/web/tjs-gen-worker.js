@@ -1,6 +1,8 @@
 // The peer: Transformers.js's text-generation pipeline used the way its docs show, offline, on the
 // same model folder and file as Quire (dtype "q8" is onnx/model_quantized.onnx), greedy.
 // A TextStreamer's token callback marks the first token (time to first token ~ the prefill).
+import { serveJobs } from "./jobs.js";
+
 let generator = null;
 let TextStreamer = null;
 
@@ -43,11 +45,4 @@ async function job({ text, max_new_tokens }) {
            prefill: ((first ?? t1) - t0) / 1000 };
 }
 
-self.onmessage = async ({ data }) => {
-  try {
-    const result = data.type === "init" ? await init(data.options) : await job(data.spec);
-    self.postMessage({ id: data.id, result });
-  } catch (error) {
-    self.postMessage({ id: data.id, error: String(error?.stack || error?.message || error) });
-  }
-};
+serveJobs(init, job);

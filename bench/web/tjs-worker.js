@@ -3,6 +3,8 @@
 // Module workers take no import map, so bench/run.py serves a copy of transformers.web.min.js whose
 // two bare imports (onnxruntime-common, onnxruntime-web/webgpu) name the files the import map in
 // tests/browser/transformersjs.html names; nothing else in it is changed.
+import { serveJobs } from "./jobs.js";
+
 let extractor = null;
 let texts = null;
 
@@ -46,11 +48,4 @@ async function job(spec) {
   return { seconds: (performance.now() - t0) / 1000, vectors: kept };
 }
 
-self.onmessage = async ({ data }) => {
-  try {
-    const result = data.type === "init" ? await init(data.options) : await job(data.spec);
-    self.postMessage({ id: data.id, result });
-  } catch (error) {
-    self.postMessage({ id: data.id, error: String(error?.stack || error?.message || error) });
-  }
-};
+serveJobs(init, job);
