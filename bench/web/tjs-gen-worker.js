@@ -2,20 +2,15 @@
 // same model folder and file as Quire (dtype "q8" is onnx/model_quantized.onnx), greedy.
 // A TextStreamer's token callback marks the first token (time to first token ~ the prefill).
 import { serveJobs } from "./jobs.js";
+import { loadPeer } from "./peer.js";
 
 let generator = null;
 let TextStreamer = null;
 
 async function init({ threads, model }) {
-  const tjs = await import("/tjs/transformers.web.min.js");
+  const tjs = await loadPeer(threads);
   const { env, pipeline } = tjs;
   TextStreamer = tjs.TextStreamer;
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.localModelPath = "/models/";
-  env.useBrowserCache = false;
-  env.backends.onnx.wasm.wasmPaths = "/tjs-ort/";
-  if (threads) env.backends.onnx.wasm.numThreads = threads; // otherwise onnxruntime-web's default
   const t0 = performance.now();
   generator = await pipeline("text-generation", model, { dtype: "q8", device: "wasm" });
   const t1 = performance.now();

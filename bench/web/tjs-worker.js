@@ -4,18 +4,13 @@
 // two bare imports (onnxruntime-common, onnxruntime-web/webgpu) name the files the import map in
 // tests/browser/transformersjs.html names; nothing else in it is changed.
 import { serveJobs } from "./jobs.js";
+import { loadPeer } from "./peer.js";
 
 let extractor = null;
 let texts = null;
 
 async function init({ threads, texts: textsUrl, model }) {
-  const { env, pipeline } = await import("/tjs/transformers.web.min.js");
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.localModelPath = "/models/";
-  env.useBrowserCache = false;
-  env.backends.onnx.wasm.wasmPaths = "/tjs-ort/";
-  if (threads) env.backends.onnx.wasm.numThreads = threads; // otherwise onnxruntime-web's default
+  const { env, pipeline } = await loadPeer(threads);
   texts = await (await fetch(textsUrl)).json();
   const t0 = performance.now();
   extractor = await pipeline("feature-extraction", model, { dtype: "q8", device: "wasm" });
