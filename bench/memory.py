@@ -5,8 +5,9 @@ The library is real documentation from Debian packages (fetched with `apt-get do
 with `dpkg-deb -x`, cached in ~/.cache/quire/bench/library): the Debian Reference, the Debian Policy
 Manual, the Filesystem Hierarchy Standard and the LaTeX guides of texlive-latex-base-doc, every one
 with a text layer. The app (the site `build.py site` assembles, served as `build.py serve` serves it)
-starts on a fresh profile, the whole library goes in at once through the page's file input, as a
-person would pick the files, and then questions are asked through the form.
+starts on a fresh profile and the library goes in through the page's file input, as a person would
+pick the files: first the smallest documents, about 100 pages, and the questions are asked through the
+form (time to first token on a small library), then the rest at once, and the questions again.
 
 Two meters run the whole time:
 
@@ -56,6 +57,7 @@ LIBRARY = [
     ("debian-policy", "usr/share/doc/debian-policy/policy.pdf.gz", "debian-policy.pdf"),
     ("debian-reference-en", "usr/share/debian-reference/debian-reference.en.pdf", "debian-reference.pdf"),
 ]
+FIRST_PAGES = 100  # the questions are asked first once these documents are in: time to first token on a small library
 QUESTIONS = ["Which directory is for software installed locally by the system administrator?",
              "How do I change the page margins of a LaTeX document?"]
 PHASES = ["empty browser", "start-up", "ingest", "idle", "answering"]
@@ -66,9 +68,9 @@ PSS_EVERY = 5.0  # PSS is dearer: reading it walks the renderer's page tables (0
 
 # ----------------------------------------------------------------------------------------- the library
 
-def library(max_pages: int) -> tuple[list[Path], dict]:
-    """The library's PDFs (downloaded and unpacked once, then cached), in LIBRARY's order until they
-    hold at least `max_pages` pages; and the Debian packages' versions."""
+def library(max_pages: int) -> tuple[list[tuple[Path, int]], dict]:
+    """The library's PDFs (downloaded and unpacked once, then cached) with their page counts, in
+    LIBRARY's order until they hold at least `max_pages` pages; and the Debian packages' versions."""
     from pypdf import PdfReader
     from quire_build.cache import cache_root
 
@@ -97,9 +99,20 @@ def library(max_pages: int) -> tuple[list[Path], dict]:
     for _, _, name in LIBRARY:
         if pages >= max_pages:
             break
-        chosen.append(pdfs / name)
-        pages += len(PdfReader(str(pdfs / name)).pages)
+        count = len(PdfReader(str(pdfs / name)).pages)
+        chosen.append((pdfs / name, count))
+        pages += count
     return chosen, versions
+
+
+def first_documents(library_: list[tuple[Path, int]], pages: int) -> int:
+    """How many of the library's first documents hold at least `pages` pages."""
+    held = 0
+    for n, (_, count) in enumerate(library_, 1):
+        held += count
+        if held >= pages:
+            return n
+    return len(library_)
 
 
 # ----------------------------------------------------------------------------------------- the meters
@@ -134,7 +147,8 @@ class Meter:
         self.me = psutil.Process()
         self.phase: str | None = None
         self.peaks: dict[str, dict] = {}
-        self.started: dict[str, float] = {}
+        self.spent: dict[str, float] = {}  # seconds in each phase (one can be left and entered again)
+        self._since = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._lock = threading.Lock()
@@ -149,13 +163,14 @@ class Meter:
         self._thread.join()
 
     def enter(self, phase: str | None) -> None:
-        self.phase = phase
-        if phase:
-            self.started.setdefault(phase, time.monotonic())
+        now = time.monotonic()
+        if self.phase:
+            self.spent[self.phase] = self.spent.get(self.phase, 0.0) + now - self._since
+        self.phase, self._since = phase, now
 
     def _peak(self, phase: str) -> dict:
         return self.peaks.setdefault(phase, {"rss": {}, "kind": {}, "all_rss": 0, "all_pss": 0, "samples": 0,
-                                             "heap": {}, "end": None})
+                                             "heap": {}})
 
     def _loop(self) -> None:
         import psutil
@@ -181,7 +196,6 @@ class Meter:
             with self._lock:
                 peak = self._peak(phase)
                 peak["samples"] += 1
-                peak["end"] = time.monotonic()
                 peak["all_rss"] = max(peak["all_rss"], sum(rss.values()))
                 if pss is not None:
                     peak["all_pss"] = max(peak["all_pss"], pss)
@@ -276,11 +290,25 @@ def ingest_steps(visit: Visit) -> dict:
     return steps
 
 
+def ask_all(app: Visit, tick) -> list[dict]:
+    """Each of QUESTIONS through the form, with the answer, its sources and when they showed."""
+    answers = []
+    for question in QUESTIONS:
+        app.ask(question, tick=tick)
+        sent = app.last("sent:ask")
+        answers.append({"question": question, "answer": app.json_of("answer"), "hits": app.json_of("sources"),
+                        "sources_after": app.first("sources", after=sent) - sent,
+                        "first_token_after": app.first("token", after=sent) - sent})
+    return answers
+
+
 def run(args) -> dict:
     from quire_build.serve import Background
 
     t_start = time.time()
-    files, debian = library(args.memory_pages)
+    chosen, debian = library(args.memory_pages)
+    files = [f for f, _ in chosen]
+    first = first_documents(chosen, FIRST_PAGES)
     site = app_site()
     print(f"memory: {len(files)} PDFs, {sum(f.stat().st_size for f in files) / 1e6:.1f} MB", flush=True)
     out = {"debian": debian, "files": [f.name for f in files], "bytes": sum(f.stat().st_size for f in files),
@@ -290,38 +318,39 @@ def run(args) -> dict:
             Background({"/": site, "/bench": BENCH_WEB, **peer_mounts(Path(tmp))}) as url, Meter() as meter:
         with Visit(url, None, before_goto=lambda context, page: meter.attach(context, page, "start-up")) as app:
             app.wait_ready(tick=meter.tick)
-            meter.enter("ingest")
-            t0, others = time.monotonic(), ForeignCpu()
+            others = ForeignCpu()
             others.start()
-            app.add(files, timeout=4 * 3600, tick=meter.tick, every=1.0)
-            out["ingest_seconds"], out["foreign"] = time.monotonic() - t0, others.stop()
+            # The first documents, then the questions on that small library (time to first token
+            # there is the figure a person meets first), then the rest of the library.
+            for batch in (files[:first], files[first:]):
+                if not batch:
+                    continue
+                meter.enter("ingest")
+                app.add(batch, timeout=4 * 3600, tick=meter.tick, every=1.0)
+                meter.enter(None)
+                if "first_answers" not in out and len(batch) < len(files):
+                    out["first_library"] = app.json_of("library")
+                    out["first_answers"] = ask_all(app, meter.tick)
+            out["foreign"] = others.stop()
             out["library"] = app.json_of("library")
             out["added"] = [json.loads(e["json"]) for e in app.events if e["type"] == "added"]
             out["steps"] = ingest_steps(app)
-            print(f"memory: ingested in {out['ingest_seconds'] / 60:.1f} min", flush=True)
+            print(f"memory: ingested in {meter.spent['ingest'] / 60:.1f} min", flush=True)
             meter.enter("idle")
             meter.hold(app.page, 10)
             meter.enter("answering")
-            answers = []
-            for question in QUESTIONS:
-                app.ask(question, tick=meter.tick)
-                sent = app.last("sent:ask")
-                answers.append({"question": question, "answer": app.json_of("answer"),
-                                "hits": app.json_of("sources"),
-                                "sources_after": app.first("sources", after=sent) - sent,
-                                "first_token_after": app.first("token", after=sent) - sent})
-            out["answers"] = answers
+            out["answers"] = ask_all(app, meter.tick)
             meter.enter(None)
         with Visit(url, None, "/bench/startup-peer.html",
                    before_goto=lambda context, page: meter.attach(context, page, "peer start-up")) as peer:
             peer.wait(lambda ev: any(e["type"] == "ready" for e in ev), "the peer's start-up", tick=meter.tick)
             meter.enter("peer answering")
-            last = answers[-1]
+            last = out["answers"][-1]
             out["peer_answer"] = peer_answer(peer, peer_prompt(site, last["question"], last["hits"]),
                                              last["answer"]["tokens"], tick=meter.tick)
             meter.enter(None)
-    out["peaks"] = {phase: {**peak, "seconds": peak["end"] - meter.started[phase] if peak["end"] else None}
-                    for phase, peak in meter.peaks.items()}
+    out["peaks"] = {phase: {**peak, "seconds": meter.spent.get(phase)} for phase, peak in meter.peaks.items()}
+    out["ingest_seconds"] = meter.spent["ingest"]
     out["seconds"] = time.time() - t_start
     return out
 
@@ -388,11 +417,24 @@ def report(m: dict) -> tuple[str, str]:
     held = (f"After the ingest, idle, the worker still held {_mb(idle)} MB of ArrayBuffers; the two model files "
             f"are {_mb(m['model_bytes'])} MB, which onnxruntime has copied into its own memory by then." if idle else "")
     v = versions()
-    answers = "\n".join(f"  - \"{a['question']}\" → \"{(a['answer'] or {}).get('text', '')}\" "
-                        f"({(a['answer'] or {}).get('tokens')} tokens, sources: "
-                        f"{', '.join(sorted({h['name'] for h in a['hits'] or []}))}; sources shown after "
-                        f"{fmt(a.get('sources_after'), 2)} s, first token after {fmt(a.get('first_token_after'))} s)"
-                        for a in m["answers"])
+    def listed(answers):
+        return "\n".join(f"  - \"{a['question']}\" → \"{(a['answer'] or {}).get('text', '')}\" "
+                         f"({(a['answer'] or {}).get('tokens')} tokens, sources: "
+                         f"{', '.join(sorted({h['name'] for h in a['hits'] or []}))}; sources shown after "
+                         f"{fmt(a.get('sources_after'), 2)} s, first token after {fmt(a.get('first_token_after'))} s)"
+                         for a in answers)
+
+    def first_tokens(answers):
+        return " and ".join(f"{fmt(a['first_token_after'])} s" for a in answers)
+
+    small = m.get("first_library") or []
+    small_pages, small_chunks = sum(d.get("pages") or 0 for d in small), sum(d["chunks"] for d in small)
+    ttft = (f"Time to first token: **{first_tokens(m['first_answers'])}** for the two questions on the first "
+            f"{len(small)} documents ({small_pages:,} pages, {small_chunks:,} passages), "
+            f"{first_tokens(m['answers'])} on all {pages:,} pages." if small else
+            f"Time to first token: **{first_tokens(m['answers'])}** for the two questions on {pages:,} pages.")
+    answers = (f"  On the first {len(small)} documents ({small_pages:,} pages):\n{listed(m['first_answers'])}\n"
+               f"  On the whole library:\n" if small else "") + listed(m["answers"])
     body = f"""## Memory
 
 Command: `{command()}` · {time.strftime('%Y-%m-%d %H:%M %Z')} · the part took {fmt(m['seconds'] / 60)} min
@@ -410,12 +452,15 @@ packages: {', '.join(f'{p} {ver}' for p, ver in m['debian'].items())} ({', '.joi
 
 {headline}
 
+{ttft}
+
 {main}
 
 {per_kind}
 
-- **The real app**, on a fresh profile, the whole library given at once to the page's file input (one
-  `add` request, as when a person picks the files); its time went to {step_text} (`Library.add`'s
+- **The real app**, on a fresh profile, the library given to the page's file input in two `add`
+  requests, as when a person picks files: the first documents (about {FIRST_PAGES} pages; the questions
+  were asked then too), then the rest at once; its time went to {step_text} (`Library.add`'s
   progress steps, summed over the files). Then the questions, through the form:
 {answers}
 - **RSS and PSS** from /proc for every Chromium process, RSS every {EVERY} s, PSS every {PSS_EVERY:.0f} s
@@ -435,5 +480,5 @@ packages: {', '.join(f'{p} {ver}' for p, ver in m['debian'].items())} ({', '.joi
   answer had, greedy. It has no
   document pipeline, so it has no ingest phase.
 """
-    terminal = "\n\n".join([headline, main, per_kind, answers])
+    terminal = "\n\n".join([headline, ttft, main, per_kind, answers])
     return terminal, body
