@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +21,11 @@ from quire.evaluation import load_squad
 from quire.library import Settings
 from quire.tokenizers import Tokenizer
 from quire_build.cache import cache_root
+from quire_build.docsets import docsets
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 XQUAD = SHARED / "eval" / "xquad-dev" / "xquad.en.dev.json"
-MAKE_DOCSETS = SHARED / "scripts" / "make-docsets.sh"
 TOKENIZER = ROOT / "models" / "out" / "all-minilm-l6-v2" / "tokenizer.json"
 PER_DOC = 12  # chunks kept per document when the set is capped
 _CODE = ["py/quire/chunking.py", "py/quire/tokenizers.py", "py/quire/evaluation.py",
@@ -63,15 +62,11 @@ class Corpus:
 
 
 def docsets_folder(path: Path | None) -> Path:
-    """The `mixed` folder: `path` itself, `path/docsets/mixed`, or built there by make-docsets.sh."""
-    path = Path(path) if path else cache_root() / "docsets"
-    if (path / "docsets" / "mixed").is_dir():
-        return path / "docsets" / "mixed"
-    if path.is_dir() and any(p.is_file() for p in path.iterdir()):
-        return path
-    print(f"building the mixed document set into {path} with {MAKE_DOCSETS} (a few minutes)...", flush=True)
-    subprocess.run(["bash", str(MAKE_DOCSETS), str(path)], check=True)
-    return path / "docsets" / "mixed"
+    """The `mixed` folder: `path` itself when it holds files, else the sets under it (built when missing)."""
+    if path and Path(path).is_dir() and any(p.is_file() for p in Path(path).iterdir()) \
+            and not (Path(path) / "MANIFEST.tsv").exists():
+        return Path(path)
+    return docsets(path) / "mixed"
 
 
 def _chunk_files(files: list[tuple[str, bytes]], set_name: str, chunker: Chunker) -> tuple[list[Doc], list]:

@@ -258,7 +258,7 @@ def test_pdf_encryption():
 
 def test_pdf_without_text_limits_and_damage():
     assert refused("scan.pdf", make_pdf([[], []])) == "no text layer (probably a scanned document)"
-    assert refused("long.pdf", make_pdf(PAGES), Limits(max_pages=2)) == "too many pages: 3, the limit is 2"
+    assert refused("long.pdf", make_pdf(PAGES), Limits(max_pages=2)) == "too many pages: 3, the limit is 2 (split it into parts)"
     assert "damaged" in refused("cut.pdf", make_pdf(PAGES)[:60])
     assert "damaged" in refused("junk.pdf", b"%PDF-1.4\n" + bytes(range(256)) * 4)
 

@@ -124,9 +124,11 @@ def test_regression_a_failed_write_loses_nothing_already_in_the_library(tokenize
     healthy.add_files(FILES[:1])
     store.blobs = dict(healthy.store.blobs)  # a library with one document, on a disk that is now full
     library = open_library(tokenizers, store, ExactIndex())
-    with pytest.raises(OSError):
-        library.add("tea.txt", FILES[-1][1])
+    results = library.add_files([FILES[-1], *BAD[:1]])  # a full disk is that file's message, and the batch goes on
+    assert [(r.ok, r.reason) for r in results] == [(False, "[Errno 28] No space left on device"),
+                                                   (False, "the file is empty")]
     assert [d["name"] for d in library.documents.values()] == ["orchard.md"]
+    assert library.search("tea room café")[0].name == "orchard.md"  # nothing half-added is found
     assert open_library(tokenizers, store, ExactIndex()).search("orchard apples")[0].name == "orchard.md"
 
 

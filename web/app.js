@@ -119,13 +119,12 @@ function showLibrary(documents) {
   $("clear").hidden = documents.length === 0;
 }
 
-async function addFiles(fileList) {
-  const files = [];
-  for (const file of fileList) {
-    ingestRow(file.name);
-    files.push({ name: file.name, bytes: await file.arrayBuffer() });
-  }
-  if (files.length) worker.postMessage({ type: "add", files }, files.map((f) => f.bytes));
+// The File objects themselves go to the worker (cloning a File copies no bytes): it reads each one
+// when its turn comes, after the size check, so a batch holds one file in memory at a time.
+function addFiles(fileList) {
+  const files = [...fileList];
+  files.forEach((file) => ingestRow(file.name));
+  if (files.length) worker.postMessage({ type: "add", files });
 }
 
 // --- questions and answers --------------------------------------------------------------------
@@ -289,7 +288,10 @@ worker.onmessage = ({ data }) => {
   }
 };
 
-$("picker").addEventListener("change", (event) => addFiles(event.target.files).then(() => (event.target.value = "")));
+$("picker").addEventListener("change", (event) => {
+  addFiles(event.target.files);
+  event.target.value = "";
+});
 $("dropzone").addEventListener("dragover", (event) => {
   event.preventDefault();
   $("dropzone").classList.add("over");

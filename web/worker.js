@@ -123,8 +123,7 @@ self.onmessage = ({ data }) => {
     return;
   }
   if (data.type === "add") {
-    const files = data.files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) }));
-    run("add", (send) => session.add.callPromising(files, send));
+    run("add", (send) => session.add.callPromising(data.files, send));
   } else if (data.type === "remove") {
     run("remove", (send) => session.remove.callPromising(data.docId, send));
   } else if (data.type === "clear") {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .embedding import EmbeddingModel
 from .generation import GenerationModel
-from .library import Library, LibraryError
+from .library import FileToAdd, Library, LibraryError
 from .registry import load_index_params, load_registry
 from .tokenizers import Tokenizer
 
@@ -60,10 +60,11 @@ def cmd_add(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:
-            files.append((path.name, path.read_bytes()))
+            files.append(FileToAdd(path.name, path.stat().st_size, path.read_bytes))
         except OSError as err:
             print(f"not added  {path}: {err.strerror or err}")
             failed += 1
+
     def show(result) -> None:
         nonlocal failed
         if result.ok:

@@ -16,11 +16,11 @@ import time
 from array import array
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from .chunking import Chunker
 from .citations import Attribution, Passage, Span, attribute, extractive_answer
-from .documents import Block, Document, DocumentError, Limits, parse
+from .documents import Block, Document, DocumentError, Limits, check_size, parse
 from .embedding import EmbeddingModel
 from .generation import DRAFT, Generation, GenerationModel, Sampling, generate
 from .keyword import KeywordIndex, terms
@@ -70,6 +70,20 @@ class Hit:
     page: int | None
     heading: tuple[str, ...]
     text: str
+
+
+@dataclass(frozen=True)
+class FileToAdd:
+    """A file of a batch, read only when its turn comes (and not at all when it is too large), so a
+    batch holds one file's bytes at a time."""
+
+    name: str
+    size: int
+    read: Callable[[], bytes]
+
+    @classmethod
+    def of(cls, name: str, data: bytes) -> FileToAdd:
+        return cls(name, len(data), lambda: data)
 
 
 @dataclass
@@ -202,10 +216,12 @@ class Library:
                                f"chunks/{doc_id}.json": json.dumps(records).encode(),
                                f"vectors/{doc_id}.f32": flat.tobytes(),
                                "library.json": self._meta()})
-        except Exception:
+        except Exception as err:
             del self.documents[doc_id]
             self.next_label -= len(chunks)
             self.state -= 1
+            if isinstance(err, OSError):  # storage full or unavailable: this file only, the library is as it was
+                return Added(name, False, str(err))
             raise
         self._remember(doc_id, doc.text, doc.blocks)
         for label, c, r in zip(labels, chunks, records):
@@ -214,18 +230,29 @@ class Library:
         self.index.add(labels, vectors)
         return Added(name, True, "", doc_id, len(chunks))
 
-    def add_files(self, files: list[tuple[str, bytes]],
+    def add_files(self, files: Sequence[FileToAdd | tuple[str, bytes]],
                   progress: Callable[[str, str, int, int], None] | None = None,
                   on_added: Callable[[Added], None] | None = None) -> list[Added]:
         """Add a batch; each file succeeds or fails on its own, and the index is saved once at the end."""
         results = []
-        for name, data in files:
-            report = (lambda step, done, total, name=name: progress(name, step, done, total)) if progress else None
-            results.append(self.add(name, data, report))
+        for file in files:
+            file = file if isinstance(file, FileToAdd) else FileToAdd.of(*file)
+            report = (lambda step, done, total, name=file.name: progress(name, step, done, total)) if progress else None
+            results.append(self._add_file(file, report))
             if on_added:
                 on_added(results[-1])
         self.index.save(str(self.state))
         return results
+
+    def _add_file(self, file: FileToAdd, report) -> Added:
+        try:
+            check_size(file.name, file.size, self.limits)
+            data = file.read()
+        except DocumentError as err:
+            return Added(file.name, False, err.reason)
+        except OSError as err:  # gone or unreadable since it was picked
+            return Added(file.name, False, f"could not be read ({err.strerror or err})")
+        return self.add(file.name, data, report)
 
     def remove(self, doc_id: str) -> None:
         if doc_id not in self.documents:

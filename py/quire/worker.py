@@ -11,10 +11,10 @@ import json
 from dataclasses import asdict
 from typing import Any, Callable
 
-from .backends.browser import BrowserEmbedder, BrowserGenerator, BrowserIndex, BrowserStore
+from .backends.browser import BrowserEmbedder, BrowserGenerator, BrowserIndex, BrowserStore, read_file
 from .embedding import EmbeddingModel
 from .generation import GenerationModel
-from .library import Library
+from .library import FileToAdd, Library
 from .tokenizers import Tokenizer
 
 Post = Callable[[str, str], None]
@@ -46,14 +46,17 @@ class Session:
         return json.dumps(sorted(self.library.documents.values(), key=lambda d: d["added"]))
 
     def add(self, files: Any, post: Post) -> None:
-        """`files`: a JS array of {name, bytes: Uint8Array}. Posts progress, then each file's outcome."""
-        batch = [(f.name, f.bytes.to_bytes()) for f in files]
-        self.library.add_files(
-            batch,
-            progress=lambda name, step, done, total: post("file", json.dumps(
-                {"name": name, "step": step, "done": done, "total": total})),
-            on_added=lambda result: post("added", _json(result)))
-        post("library", self.documents())
+        """`files`: a JS array of File objects, each read when its turn comes. Posts progress, then
+        each file's outcome."""
+        batch = [FileToAdd(f.name, f.size, lambda f=f: read_file(f)) for f in files]
+        try:
+            self.library.add_files(
+                batch,
+                progress=lambda name, step, done, total: post("file", json.dumps(
+                    {"name": name, "step": step, "done": done, "total": total})),
+                on_added=lambda result: post("added", _json(result)))
+        finally:  # an index that could not be saved is rebuilt on the next visit: the list is still right
+            post("library", self.documents())
 
     def remove(self, doc_id: str, post: Post) -> None:
         self.library.remove(doc_id)

@@ -36,6 +36,11 @@ def _message(err: Exception) -> str:
     return text.split(": ", 1)[1] if text.startswith(("Error: ", "RangeError: ", "TypeError: ")) else text
 
 
+def read_file(file: Any) -> bytes:
+    """A JS File's bytes (OSError when the browser cannot read it, e.g. it changed on disk since it was picked)."""
+    return _wait(file.arrayBuffer(), "reading the file").to_bytes()
+
+
 def _absent(value: Any) -> bool:
     """JS null or undefined (Pyodide maps undefined to None and null to `jsnull`)."""
     from pyodide.ffi import jsnull

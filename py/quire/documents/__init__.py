@@ -29,7 +29,9 @@ class Limits:
     """Bounds checked before the work they guard, so a hostile file cannot exhaust memory or time."""
 
     max_file_bytes: int = 100 * 1024 * 1024
-    max_pages: int = 2000
+    # Per document, like NotebookLM's 500,000 words per source: a 1,000-page PDF is ~5,000 passages,
+    # ~7 minutes of embedding in the browser on 2 cores (docs/benchmarks.md, Memory).
+    max_pages: int = 1000
     max_text_chars: int = 20_000_000
     max_decompressed_bytes: int = 64 * 1024 * 1024  # per zip member read (DOCX)
     max_zip_members: int = 10_000
@@ -101,10 +103,15 @@ EXTENSIONS = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "
               ".html": "html", ".htm": "html", ".xhtml": "html", ".pdf": "pdf", ".docx": "docx"}
 
 
+def check_size(name: str, nbytes: int, limits: Limits = Limits()) -> None:
+    """Before a file is even read: one over the size limit is refused."""
+    if nbytes > limits.max_file_bytes:
+        raise DocumentError(name, f"too large: {size(nbytes)}, the limit is {size(limits.max_file_bytes)}")
+
+
 def parse(name: str, data: bytes, limits: Limits = Limits()) -> Document:
     """Read one file; raises DocumentError (and nothing else) when it cannot."""
-    if len(data) > limits.max_file_bytes:
-        raise DocumentError(name, f"too large: {size(len(data))}, the limit is {size(limits.max_file_bytes)}")
+    check_size(name, len(data), limits)
     if not data:
         raise DocumentError(name, "the file is empty")
     fmt = None

@@ -60,8 +60,9 @@ def parse(name: str, data: bytes, limits: Limits) -> Document:
     with _quiet():
         try:
             return _read(name, data, limits)
-        except DependencyError as exc:  # e.g. AES encryption without a crypto library
-            raise DocumentError(name, f"encrypted in a way Quire cannot open ({describe(exc)})") from exc
+        except DependencyError as exc:  # AES needs a native crypto library, which Pyodide cannot load here
+            raise DocumentError(name, "encrypted with AES, which Quire cannot decrypt yet "
+                                      "(save a copy without encryption and add that)") from exc
         except PyPdfError as exc:
             raise DocumentError(name, f"damaged PDF ({describe(exc)})") from exc
 
@@ -72,7 +73,8 @@ def _read(name: str, data: bytes, limits: Limits) -> Document:
         raise DocumentError(name, "password-protected (remove the password and add it again)")
     pages = len(reader.pages)
     if pages > limits.max_pages:
-        raise DocumentError(name, f"too many pages: {pages:,}, the limit is {limits.max_pages:,}")
+        raise DocumentError(name, f"too many pages: {pages:,}, the limit is {limits.max_pages:,} "
+                                  "(split it into parts)")
     builder = DocumentBuilder(name, "pdf", limits)
     for number, page in enumerate(reader.pages, start=1):
         for paragraph in paragraphs(page.extract_text()):
