@@ -79,3 +79,44 @@ def drop(page, name: str, data: bytes) -> None:
 def app_worker(page):
     """The app's module worker (onnxruntime's thread workers are listed too)."""
     return next(w for w in page.workers if w.url.endswith("/worker.js"))
+
+
+# The app's IndexedDB (web/idb-store.js: database "quire", object store "blobs"), read directly:
+# every key with its size, and the JSON values parsed (library.json, doc/*.json, chunks/*.json).
+READ_LIBRARY = """async () => {
+    const done = (req) => new Promise((resolve, reject) => {
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+    });
+    const db = await done(indexedDB.open("quire"));
+    const store = db.transaction("blobs").objectStore("blobs");
+    const [keys, values] = await Promise.all([done(store.getAllKeys()), done(store.getAll())]);
+    db.close();
+    const sizes = {}, json = {};
+    keys.forEach((key, i) => {
+        sizes[key] = values[i].byteLength;
+        if (key.endsWith(".json")) json[key] = JSON.parse(new TextDecoder().decode(values[i]));
+    });
+    return { sizes, json };
+}"""
+
+
+def stored_library(page) -> dict:
+    """What the app's store holds: {"sizes": {key: bytes}, "json": {key: parsed value}}."""
+    return page.evaluate(READ_LIBRARY)
+
+
+def assert_consistent(stored: dict, dims: int = 384) -> list[str]:
+    """Each listed document wholly there (text, passages, one vector per passage) and nothing else
+    stored; returns the listed documents' names."""
+    listed = stored["json"].get("library.json", {"documents": []})["documents"]
+    expected = {"library.json"}
+    for doc in listed:
+        keys = [f"doc/{doc['id']}.json", f"chunks/{doc['id']}.json", f"vectors/{doc['id']}.f32"]
+        expected.update(keys)
+        assert all(key in stored["sizes"] for key in keys), (doc["name"], "partly stored")
+        assert len(stored["json"][keys[1]]) == doc["chunks"]
+        assert stored["sizes"][keys[2]] == doc["chunks"] * dims * 4
+    assert set(stored["sizes"]) == expected if listed else set(stored["sizes"]) <= expected, \
+        f"stored but not listed: {sorted(set(stored['sizes']) - expected)}"
+    return [doc["name"] for doc in listed]
