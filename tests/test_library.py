@@ -97,6 +97,16 @@ def test_an_index_behind_the_store_is_rebuilt_from_stored_vectors(tokenizers):
     assert reopened.search("hives by the river")[0].name == "bees.docx"
 
 
+def test_regression_an_index_with_the_right_tag_but_missing_vectors_is_rebuilt(tokenizers):
+    store, index = MemoryStore(), ExactIndex()
+    open_library(tokenizers, store, index).add_files(FILES[:3])
+    tag, vectors = index.saved
+    index.saved = (tag, dict(list(vectors.items())[:-2]))  # a save cut short, its tag already written
+    reopened = open_library(tokenizers, store, index)
+    assert len(reopened.index) == len(reopened.chunks) == len(vectors)
+    assert reopened.search("hives by the river")[0].name == "bees.docx"
+
+
 def test_remove_and_clear(tokenizers):
     store = MemoryStore()
     library = open_library(tokenizers, store, ExactIndex())

@@ -101,6 +101,15 @@ async function boot() {
   run("documents", (send) => send("library", session.documents()));
 }
 
+// What a person reads of an error. A Python exception's message is its whole traceback: its last
+// line, without the exception's type, says what happened (the console keeps the rest).
+function said(error) {
+  const text = String(error?.message || error);
+  if (!error?.type) return text;
+  console.error(text);
+  return text.trim().split("\n").pop().replace(/^[\w.]+: /, "");
+}
+
 // Requests run one at a time: the Python session is not re-entrant (a suspended call would interleave).
 function run(name, work) {
   queue = queue.then(async () => {
@@ -108,7 +117,7 @@ function run(name, work) {
     try {
       await work(send);
     } catch (error) {
-      post("error", { request: name, message: String(error.message || error) });
+      post("error", { request: name, message: said(error) });
     }
   });
 }
@@ -138,4 +147,4 @@ self.onmessage = ({ data }) => {
   }
 };
 
-boot().catch((error) => post("fatal", { message: String(error.message || error) }));
+boot().catch((error) => post("fatal", { message: said(error) }));

@@ -155,7 +155,8 @@ class Library:
                 self.chunks[c["label"]] = ChunkRecord(c["label"], doc_id, c["start"], c["end"], c["page"],
                                                       tuple(c["heading"]))
                 self.keyword.add_counts(str(c["label"]), c["terms"])
-        if self.index.load() != str(self.state):
+        # The index is saved after the store, so it can lag (a closed tab) or be torn: rebuilt then.
+        if self.index.load() != str(self.state) or len(self.index) != len(self.chunks):
             self._rebuild_index()
 
     def _remember(self, doc_id: str, text: str, blocks: list[Block]) -> None:

@@ -22,6 +22,9 @@ class Embedder(Protocol):
 class VectorIndex(Protocol):
     """Cosine nearest neighbours over integer labels."""
 
+    def __len__(self) -> int:
+        """Vectors held."""
+
     def add(self, labels: list[int], vectors: list[Vector]) -> None: ...
 
     def remove(self, labels: list[int]) -> None: ...

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from .backends.browser import BrowserEmbedder, BrowserGenerator, BrowserIndex, BrowserStore, read_file
 from .embedding import EmbeddingModel
 from .generation import GenerationModel
-from .library import FileToAdd, Library
+from .library import Added, FileToAdd, Library
 from .tokenizers import Tokenizer
 
 Post = Callable[[str, str], None]
@@ -54,8 +54,13 @@ class Session:
                 batch,
                 progress=lambda name, step, done, total: post("file", json.dumps(
                     {"name": name, "step": step, "done": done, "total": total})),
-                on_added=lambda result: post("added", _json(result)))
+                on_added=lambda result: self._added(result, post))
         finally:  # an index that could not be saved is rebuilt on the next visit: the list is still right
+            post("library", self.documents())
+
+    def _added(self, result: Added, post: Post) -> None:
+        post("added", _json(result))
+        if result.ok:  # the library list grows as each document lands, not at the end of the batch
             post("library", self.documents())
 
     def remove(self, doc_id: str, post: Post) -> None:
