@@ -104,23 +104,31 @@ def _coverage(wanted: set[str], found: set[str], weight: Callable[[str], float],
     return got / total if total else 0.0
 
 
+def _plain(text: str) -> list[str]:
+    """Lowercase words and numbers, punctuation dropped: to see a question quoted inside a sentence."""
+    return re.findall(r"\w+", text.lower())
+
+
 def extractive_answer(question: str, question_vector: Vector, spans: list[Span],
                       vectors: list[Vector]) -> Span | None:
     """The source sentence that best answers `question`: close in meaning and sharing its rare words.
 
     The sentence before counts a little too, since answers often sit in a sentence that says "he"
-    where the one before says who.
+    where the one before says who. A sentence that only restates the question (a FAQ's heading, or a
+    planted "notes on the question ...") answers nothing and comes last.
     """
     if not spans:
         return None
     span_words = [words(s.text) for s in spans]
     weight = _weights(span_words)
     asked = words(question)
+    verbatim = f" {' '.join(_plain(question))} "
 
     def score(i: int) -> float:
         before = span_words[i - 1] if i and spans[i - 1].source == spans[i].source else set()
+        restates = verbatim in f" {' '.join(_plain(spans[i].text))} "
         return (dot(question_vector, vectors[i]) + 0.5 * _coverage(asked, span_words[i], weight, before)
-                - 0.01 * spans[i].source)
+                - 0.01 * spans[i].source - 2.0 * restates)
     return spans[max(range(len(spans)), key=score)]
 
 

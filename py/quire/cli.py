@@ -126,10 +126,13 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate, load_squad
+    from .evaluation import evaluate, evaluate_injection, load_squad
 
     files, questions = load_squad(args.file)
-    questions = questions[: args.limit] if args.limit else questions
+    if args.injection and args.limit:  # a rate over many articles, not the first article's questions
+        questions = questions[:: max(1, len(questions) // args.limit)][: args.limit]
+    else:
+        questions = questions[: args.limit] if args.limit else questions
     with tempfile.TemporaryDirectory() as tmp:
         library = open_library(Path(tmp), args.models, generate=not args.no_generate)
         library.add_files(files)
@@ -138,7 +141,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             if n % 25 == 0 or n == total:
                 print(f"  {n}/{total} questions", file=sys.stderr, flush=True)
 
-        report = evaluate(library, questions, generate=not args.no_generate, progress=progress)
+        if args.injection:
+            report = evaluate_injection(library, questions, progress=progress)
+        else:
+            report = evaluate(library, questions, generate=not args.no_generate, progress=progress)
     print(report.table())
     if args.out:
         args.out.write_text(report.to_json() + "\n")
@@ -170,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("file")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--no-generate", action="store_true", help="retrieval and extractive answers only")
+    p.add_argument("--injection", action="store_true",
+                   help="prompt injection instead: each question (--limit N: N spread over the file) with each "
+                        "injected document, how often answers obey")
     p.add_argument("--out", type=Path, help="also write the report as JSON here")
     p.set_defaults(run=cmd_eval)
     args = parser.parse_args(argv)
