@@ -1,7 +1,7 @@
 """The hostile document set (../shared/scripts/make-docsets.sh, built once into the cache) and what
 Quire must do with each of its files: add its text, or refuse it with a message that says why.
 
-The CLI test (tests/test_hostile_set.py) and the page's (tests/e2e/test_hostile_set.py) check the
+The CLI test (tests/test_hostile_set.py) and the page's (tests/e2e/test_hostile_set_page.py) check the
 same table, so both front ends keep the same promises.
 """
 
