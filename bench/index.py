@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from machine import ForeignCpu
+from machine import ForeignCpu, fmt, table
 from quire.chunking import sentence_spans
 from quire.documents import DocumentError, parse
 from quire.evaluation import load_squad
@@ -528,15 +528,6 @@ def run(args) -> dict:
 
 # ----------------------------------------------------------------------------------------- report
 
-def _fmt(x, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{x:,.{digits}f}"
-
-
-def _table(head: list[str], rows: list[list[str]]) -> str:
-    align = ["---"] + ["---:"] * (len(head) - 1)
-    return "\n".join("| " + " | ".join(r) + " |" for r in [head, align, *rows])
-
-
 def choose(m: dict) -> dict:
     """The parameters to ship: the recommended (M, efConstruction) (the shipped ones when none
     reaches the target) and the smallest ef at which both runtimes reach the target at the largest size."""
@@ -560,7 +551,7 @@ def report(m: dict) -> tuple[str, str]:
     s_ef = shipped["ef"]
 
     def mb(b):
-        return _fmt(b / 1e6) if b else "n/a"
+        return fmt(b / 1e6) if b else "n/a"
 
     # The headline: every engine at every size, the shipped parameters at the shipped ef.
     rows = []
@@ -572,19 +563,19 @@ def report(m: dict) -> tuple[str, str]:
         exact = m["numpy"][n]
         w, c = wasm["by_ef"][s_ef], native["by_ef"][s_ef]
         rows += [
-            [f"{n:,}", f"browser: hnswlib-wasm (`HnswIndex`, M={s_key[0]}, efC={s_key[1]}, ef={s_ef})", _fmt(w["recall"], 4),
-             _fmt(w["p50"], 3), _fmt(w["p95"], 3), _fmt(scan["p50"] / w["p50"]), _fmt(wasm["build"]),
-             mb(wasm["bytes"]), _fmt(wasm["save"], 2), _fmt(wasm["reload"], 2)],
-            [f"{n:,}", "browser: brute-force scan (Float32Array)", _fmt(scan["recall"], 4), _fmt(scan["p50"], 3),
-             _fmt(scan["p95"], 3), "1.0", _fmt(flat["build"], 2), mb(flat["bytes"]), _fmt(flat["save"], 2),
-             _fmt(flat["reload"], 2)],
-            [f"{n:,}", f"CPython: hnswlib (`HnswIndex`, same parameters)", _fmt(c["recall"], 4), _fmt(c["p50"], 3),
-             _fmt(c["p95"], 3), _fmt(exact["p50"] / c["p50"]), _fmt(native["build"]), mb(native["bytes"]),
-             _fmt(native["save"], 2), _fmt(native["reload"], 2)],
-            [f"{n:,}", "CPython: exact scan in numpy (the ground truth's method)", _fmt(exact["recall"], 4),
-             _fmt(exact["p50"], 3), _fmt(exact["p95"], 3), "1.0", "—", "—", "—", "—"],
+            [f"{n:,}", f"browser: hnswlib-wasm (`HnswIndex`, M={s_key[0]}, efC={s_key[1]}, ef={s_ef})", fmt(w["recall"], 4),
+             fmt(w["p50"], 3), fmt(w["p95"], 3), fmt(scan["p50"] / w["p50"]), fmt(wasm["build"]),
+             mb(wasm["bytes"]), fmt(wasm["save"], 2), fmt(wasm["reload"], 2)],
+            [f"{n:,}", "browser: brute-force scan (Float32Array)", fmt(scan["recall"], 4), fmt(scan["p50"], 3),
+             fmt(scan["p95"], 3), "1.0", fmt(flat["build"], 2), mb(flat["bytes"]), fmt(flat["save"], 2),
+             fmt(flat["reload"], 2)],
+            [f"{n:,}", f"CPython: hnswlib (`HnswIndex`, same parameters)", fmt(c["recall"], 4), fmt(c["p50"], 3),
+             fmt(c["p95"], 3), fmt(exact["p50"] / c["p50"]), fmt(native["build"]), mb(native["bytes"]),
+             fmt(native["save"], 2), fmt(native["reload"], 2)],
+            [f"{n:,}", "CPython: exact scan in numpy (the ground truth's method)", fmt(exact["recall"], 4),
+             fmt(exact["p50"], 3), fmt(exact["p95"], 3), "1.0", "—", "—", "—", "—"],
         ]
-    headline = _table(["vectors", "engine", "recall@10", "p50 ms", "p95 ms", "scan p50 ÷ this (same runtime)",
+    headline = table(["vectors", "engine", "recall@10", "p50 ms", "p95 ms", "scan p50 ÷ this (same runtime)",
                        "build s", "persisted MB", "save s", "reload s"], rows)
 
     # The target, judged at the largest size in the browser with the parameters to ship.
@@ -595,9 +586,9 @@ def report(m: dict) -> tuple[str, str]:
     same = pick == {**shipped}
     if got:
         target = (f"At {n_max:,} vectors in the browser, hnswlib-wasm with M={pick['M']}, efConstruction="
-                  f"{pick['ef_construction']}, ef={pick['ef']} found **{_fmt(got['recall'], 4)}** of the true top 10 in "
-                  f"**{_fmt(got['p50'], 3)} ms** (p50; p95 {_fmt(got['p95'], 3)} ms), **1/{_fmt(scan['p50'] / got['p50'])}** of "
-                  f"the brute-force scan's {_fmt(scan['p50'], 2)} ms (p95: 1/{_fmt(scan['p95'] / got['p95'])}); target recall@10 ≥ "
+                  f"{pick['ef_construction']}, ef={pick['ef']} found **{fmt(got['recall'], 4)}** of the true top 10 in "
+                  f"**{fmt(got['p50'], 3)} ms** (p50; p95 {fmt(got['p95'], 3)} ms), **1/{fmt(scan['p50'] / got['p50'])}** of "
+                  f"the brute-force scan's {fmt(scan['p50'], 2)} ms (p95: 1/{fmt(scan['p95'] / got['p95'])}); target recall@10 ≥ "
                   f"{TARGET_RECALL} at ≤ 1/{TARGET_SPEEDUP} of the scan's latency: **{'met' if met else 'not met'}**.")
     else:
         target = (f"No swept ef reached recall@10 ≥ {TARGET_RECALL} at {n_max:,} vectors with M={pick['M']}, "
@@ -612,10 +603,10 @@ def report(m: dict) -> tuple[str, str]:
         if (n_max, *key) not in m["browser"]:
             continue
         b, c = m["browser"][(n_max, *key)]["by_ef"], m["cpython"][(n_max, *key)]["by_ef"]
-        sweep_rows = [[str(ef) + (" (registry)" if key == s_key and ef == s_ef else ""), _fmt(b[ef]["recall"], 4),
-                       _fmt(b[ef]["p50"], 3), _fmt(b[ef]["p95"], 3), _fmt(scan["p50"] / b[ef]["p50"]),
-                       _fmt(c[ef]["recall"], 4), _fmt(c[ef]["p50"], 3)] for ef in EFS]
-        sweeps.append(f"M={key[0]}, efConstruction={key[1]}, {n_max:,} vectors:\n\n" + _table(
+        sweep_rows = [[str(ef) + (" (registry)" if key == s_key and ef == s_ef else ""), fmt(b[ef]["recall"], 4),
+                       fmt(b[ef]["p50"], 3), fmt(b[ef]["p95"], 3), fmt(scan["p50"] / b[ef]["p50"]),
+                       fmt(c[ef]["recall"], 4), fmt(c[ef]["p50"], 3)] for ef in EFS]
+        sweeps.append(f"M={key[0]}, efConstruction={key[1]}, {n_max:,} vectors:\n\n" + table(
             ["ef", "browser recall@10", "browser p50 ms", "browser p95 ms", "browser scan p50 ÷ this",
              "CPython recall@10", "CPython p50 ms"], sweep_rows))
 
@@ -626,19 +617,19 @@ def report(m: dict) -> tuple[str, str]:
             continue
         at = smallest_ef(g["by_ef"])
         grid_rows.append([f"M={M}, efC={efc}" + (" ◀ recommended" if m["recommended"] and (M, efc) == _key(m["recommended"]) else ""),
-                          _fmt(g["build"]), mb(g["bytes"]), _fmt(g["by_ef"][s_ef]["recall"], 4), str(at or f"> {EFS[-1]}"),
-                          _fmt(g["by_ef"][at]["p50"], 3) if at else "n/a",
-                          _fmt(g["by_ef"][EFS[-1]]["recall"], 4)])
-    grid = _table(["CPython hnswlib, " + f"{n_max:,} vectors", "build s (2 threads)", "file MB", f"recall@10 at ef={s_ef}",
+                          fmt(g["build"]), mb(g["bytes"]), fmt(g["by_ef"][s_ef]["recall"], 4), str(at or f"> {EFS[-1]}"),
+                          fmt(g["by_ef"][at]["p50"], 3) if at else "n/a",
+                          fmt(g["by_ef"][EFS[-1]]["recall"], 4)])
+    grid = table(["CPython hnswlib, " + f"{n_max:,} vectors", "build s (2 threads)", "file MB", f"recall@10 at ef={s_ef}",
                    f"smallest ef for ≥ {TARGET_RECALL}", "p50 ms there", f"recall@10 at ef={EFS[-1]}"], grid_rows)
 
     # Where the misses are: questions vs held-out sentences, at the chosen ef.
     kinds = ""
     if got:
         by_kind = got["recall_by_kind"]
-        kinds = (f"- **Which queries miss.** At ef={pick['ef']}: XQuAD questions {_fmt(by_kind.get('question'), 4)}, "
-                 f"held-out sentences {_fmt(by_kind.get('sentence'), 4)}; the worst single query found "
-                 f"{_fmt(got['min_recall'] * 10, 0)} of its 10.\n")
+        kinds = (f"- **Which queries miss.** At ef={pick['ef']}: XQuAD questions {fmt(by_kind.get('question'), 4)}, "
+                 f"held-out sentences {fmt(by_kind.get('sentence'), 4)}; the worst single query found "
+                 f"{fmt(got['min_recall'] * 10, 0)} of its 10.\n")
     reloads = [r["reload_ok"] for r in [*m["browser"].values(), *m["cpython"].values()]]
     reloaded = f"every reloaded index gave the same answers as before it was saved: {'yes' if all(reloads) else 'NO'}"
     big = m["browser"][(n_max, *s_key)]
@@ -648,14 +639,14 @@ def report(m: dict) -> tuple[str, str]:
     words = [len(t.split()) for t in sets.base]
     body = f"""## Vector index
 
-Command: `{command()}` · {time.strftime('%Y-%m-%d %H:%M %Z')} · the part took {_fmt(m['seconds'] / 60)} min (embeddings cached)
+Command: `{command()}` · {time.strftime('%Y-%m-%d %H:%M %Z')} · the part took {fmt(m['seconds'] / 60)} min (embeddings cached)
 
-Machine: {machine()}; other processes used {_fmt(m.get('foreign'), 2)} cores on average while it ran
+Machine: {machine()}; other processes used {fmt(m.get('foreign'), 2)} cores on average while it ran
 
 Versions: Chromium {v['chromium'].removeprefix('Chromium ')}; hnswlib-wasm {_npm_version('hnswlib-wasm')};
 CPython {v['python']} with hnswlib {metadata.version('hnswlib')} and numpy {metadata.version('numpy')}; Quire {v['quire']}.
 
-Input: {len(sets.base):,} real sentences ({min(words)}-{max(words)} words, mean {_fmt(sum(words) / len(words))}),
+Input: {len(sets.base):,} real sentences ({min(words)}-{max(words)} words, mean {fmt(sum(words) / len(words))}),
 each a paragraph sentence of `quire.documents.parse` cut by `quire.chunking.sentence_spans`, deduplicated:
 {src} (`python-docs`, `debian-reference` and `nodejs-docs` are Debian's HTML manuals that
 `make-docsets.sh` unpacks). Whole documents in a seeded random order; an index of N vectors holds the first
@@ -694,9 +685,9 @@ loading what was saved, until it can answer; {reloaded}.
   {TARGET_RECALL}. CPython builds with two threads and the browser with one, so the two
   graphs differ a little; the browser's recall decides.
 {kinds}- **Building is cheap next to embedding.** hnswlib-wasm added {n_max:,} vectors in
-  {_fmt(big['build'])} s, {_fmt(big['build'] / n_max * 1000, 2)} ms a vector; `Library.add` embeds a chunk in
+  {fmt(big['build'])} s, {fmt(big['build'] / n_max * 1000, 2)} ms a vector; `Library.add` embeds a chunk in
   hundreds of milliseconds in the browser (the ingest part), so a bigger efConstruction costs little.
-- **Size.** The index file is {_fmt(big['bytes'] / n_max)} bytes a vector against {m['dim'] * 4} for the raw
+- **Size.** The index file is {fmt(big['bytes'] / n_max)} bytes a vector against {m['dim'] * 4} for the raw
   floats: it holds the vectors as well as the graph.
 """
     terminal = "\n\n".join([target, headline, reloaded, grid, *sweeps])

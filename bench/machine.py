@@ -199,7 +199,7 @@ def peer_mounts(into: Path) -> dict[str, Path]:
 
 
 def fmt(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.{digits}f}"
 
 
 def table(header: list[str], rows: list[list[str]], numbers: bool = True) -> str:
