@@ -4,6 +4,7 @@
 // record. A reload is a new worker calling `reload` on what an earlier one saved.
 import { HnswIndex } from "/hnsw-index.js";
 import { loadHnswlib } from "/hnswlib/hnswlib.js";
+import { serveJobs } from "./jobs.js";
 
 const FLAT_DB = "bench-flat";
 const IDBFS_DB = "/hnswlib-index"; // hnswlib-wasm's mount point, as in web/hnsw-index.js
@@ -196,11 +197,4 @@ async function reload() {
 
 const JOBS = { build, search, save, reload };
 
-self.onmessage = async ({ data }) => {
-  try {
-    const result = data.type === "init" ? await init(data.options) : await JOBS[data.spec.job](data.spec);
-    self.postMessage({ id: data.id, result });
-  } catch (error) {
-    self.postMessage({ id: data.id, error: String(error?.stack || error?.message || error) });
-  }
-};
+serveJobs(init, (spec) => JOBS[spec.job](spec));
