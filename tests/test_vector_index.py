@@ -17,6 +17,14 @@ from quire_build.models import REGISTRY
 XQUAD = Path(__file__).resolve().parents[2] / "shared/eval/xquad-dev/xquad.en.dev.json"
 
 
+PARAMS = load_index_params(REGISTRY).to_dict()
+
+
+def hnsw(dim: int, path: Path | None = None, **changed) -> HnswIndex:
+    """An index with the registry's parameters, some of them `changed`."""
+    return HnswIndex(dim, path, **{**PARAMS, **changed})
+
+
 def unit(rows) -> np.ndarray:
     rows = np.asarray(rows, dtype=np.float32)
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
@@ -28,7 +36,7 @@ def vectors() -> np.ndarray:
 
 
 def test_search_returns_labels_best_first_with_cosine_similarity(vectors):
-    index = HnswIndex(8)
+    index = hnsw(8)
     index.add(list(range(100, 150)), vectors)
     hits = index.search(vectors[7], 5)
     assert hits[0][0] == 107 and hits[0][1] == pytest.approx(1.0, abs=1e-5)
@@ -39,7 +47,7 @@ def test_search_returns_labels_best_first_with_cosine_similarity(vectors):
 
 
 def test_add_accepts_lists_of_floats_and_grows_one_at_a_time(vectors):
-    index = HnswIndex(8)
+    index = hnsw(8)
     for label, row in enumerate(vectors):
         index.add([label], [row.tolist()])
     assert len(index) == 50
@@ -47,7 +55,7 @@ def test_add_accepts_lists_of_floats_and_grows_one_at_a_time(vectors):
 
 
 def test_empty_index_and_k_beyond_the_live_count(vectors):
-    index = HnswIndex(8)
+    index = hnsw(8)
     index.add([], [])
     assert index.search(vectors[0], 3) == [] and len(index) == 0
     index.add([1, 2, 3], vectors[:3])
@@ -59,7 +67,7 @@ def test_empty_index_and_k_beyond_the_live_count(vectors):
 
 
 def test_remove_ignores_unknown_labels_and_removed_labels_can_come_back(vectors):
-    index = HnswIndex(8)
+    index = hnsw(8)
     index.add([1, 2, 3], vectors[:3])
     index.remove([2, 99])
     index.remove([2])
@@ -73,7 +81,7 @@ def test_remove_ignores_unknown_labels_and_removed_labels_can_come_back(vectors)
 
 def test_removed_slots_are_reused_without_ghosts(vectors):
     """New labels take over removed slots; a label removed then re-added must not linger twice."""
-    index = HnswIndex(8)
+    index = hnsw(8)
     index.add(list(range(20)), vectors[:20])
     index.remove(list(range(10)))
     index.add([5], vectors[5:6])  # re-added while other removed slots are free
@@ -85,7 +93,7 @@ def test_removed_slots_are_reused_without_ghosts(vectors):
 
 
 def test_updating_a_live_label_replaces_its_vector(vectors):
-    index = HnswIndex(8)
+    index = hnsw(8)
     index.add([1, 2], vectors[:2])
     index.remove([1])  # a free slot that an update must not take
     index.add([2, 2], vectors[2:4])  # the last row of a repeated label wins
@@ -95,14 +103,14 @@ def test_updating_a_live_label_replaces_its_vector(vectors):
 
 def test_save_and_load_round_trip_with_tag(vectors, tmp_path):
     path = tmp_path / "vectors.hnsw"
-    index = HnswIndex(8, path)
+    index = hnsw(8, path)
     index.add(list(range(50)), vectors)
     index.remove([3, 4])
     index.save("library-v7")
     assert json.loads((tmp_path / "vectors.hnsw.json").read_text())["count"] == 48
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vectors.hnsw", "vectors.hnsw.json"]
 
-    loaded = HnswIndex(8, path)
+    loaded = hnsw(8, path)
     assert loaded.load() == "library-v7"
     assert len(loaded) == 48
     assert loaded.search(vectors[9], 3) == index.search(vectors[9], 3)
@@ -114,27 +122,27 @@ def test_save_and_load_round_trip_with_tag(vectors, tmp_path):
 
 def test_load_returns_none_when_missing_mismatched_or_torn(vectors, tmp_path):
     path = tmp_path / "vectors.hnsw"
-    assert HnswIndex(8, path).load() is None
-    index = HnswIndex(8, path)
+    assert hnsw(8, path).load() is None
+    index = hnsw(8, path)
     index.add(list(range(50)), vectors)
     index.save("t1")
-    assert HnswIndex(8, path, M=8).load() is None
-    assert HnswIndex(8, path, ef_construction=100).load() is None
-    assert HnswIndex(16, path).load() is None
-    assert HnswIndex(8, path, ef=10).load() == "t1"  # ef is search-time only
+    assert hnsw(8, path, M=8).load() is None
+    assert hnsw(8, path, ef_construction=100).load() is None
+    assert hnsw(16, path).load() is None
+    assert hnsw(8, path, ef=10).load() == "t1"  # ef is search-time only
     path.write_bytes(path.read_bytes()[:1000])
-    fresh = HnswIndex(8, path)
+    fresh = hnsw(8, path)
     assert fresh.load() is None and len(fresh) == 0
 
 
 def test_index_without_a_path_cannot_persist():
     with pytest.raises(ValueError):
-        HnswIndex(8).save("t")
+        hnsw(8).save("t")
 
 
 def test_wrong_vector_shape_is_rejected(vectors):
     with pytest.raises(ValueError):
-        HnswIndex(8).add([1, 2], vectors[:3])
+        hnsw(8).add([1, 2], vectors[:3])
 
 
 def sentences_and_questions() -> tuple[list[str], list[str]]:
@@ -160,7 +168,7 @@ def test_recall_at_10_against_exact_search_on_real_embeddings(built_models):
     assert len(sentences) > 500 and len(questions) == 632
     folder = built_models["all-minilm-l6-v2"]
     corpus, queries = embed(folder, sentences), embed(folder, questions)
-    index = HnswIndex(corpus.shape[1], **load_index_params(REGISTRY).to_dict())  # as the app builds it
+    index = hnsw(corpus.shape[1])  # as the app builds it
     index.add(list(range(len(corpus))), corpus)
 
     exact = np.argsort(-(queries @ corpus.T), axis=1)[:, :10]
@@ -173,7 +181,7 @@ def test_recall_at_10_against_exact_search_on_real_embeddings(built_models):
 
 
 def test_regression_reviving_a_label_and_adding_a_new_one_in_a_full_index():
-    index = HnswIndex(4)
+    index = hnsw(4)
     vectors = [[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0], [1.0, 1.0, 0, 0]]
     index.add([1, 2, 3, 4], vectors[:4])
     index.remove([4])

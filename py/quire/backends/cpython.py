@@ -137,7 +137,8 @@ class HnswIndex:
     parameters, the live count and the removed labels still in the graph.
     """
 
-    def __init__(self, dim: int, path: str | Path | None = None, M: int = 16, ef_construction: int = 200, ef: int = 64):
+    def __init__(self, dim: int, path: str | Path | None = None, *, M: int, ef_construction: int, ef: int):
+        """M, ef_construction and ef: the registry's [index] table (quire.registry.load_index_params)."""
         self.dim = dim
         self.path = Path(path) if path is not None else None
         self.params = {"space": "cosine", "dim": dim, "M": M, "ef_construction": ef_construction}
