@@ -49,6 +49,28 @@ async function step(label, work) {
   return result;
 }
 
+// One tab at a time holds the library: two workers would each save their own idea of it, and the
+// later save would drop what the other tab added. Another tab waits, saying why, until this one closes.
+const WAITING = "library: open in another tab, close that tab to use it here";
+function holdLibrary() {
+  if (!navigator.locks) return Promise.resolve();
+  return new Promise((resolve) => {
+    const hold = () => {
+      resolve();
+      return new Promise(() => {}); // held until this worker ends with its tab
+    };
+    navigator.locks.request("quire-library", { ifAvailable: true }, (lock) => {
+      if (lock) return hold();
+      post("status", { step: WAITING, done: 0, total: 0 });
+      navigator.locks.request("quire-library", () => {
+        post("status", { step: WAITING, done: 1, total: 1 });
+        return hold();
+      });
+      return undefined;
+    });
+  });
+}
+
 // WebGPU only on a real adapter: the software fallback (SwiftShader) is ~90x slower than WASM.
 async function chooseBackend() {
   const adapter = await navigator.gpu?.requestAdapter?.().catch(() => null);
@@ -87,6 +109,7 @@ async function boot() {
   const generator = await step("language model", () => Generator.load(backend.ort, generateBytes, config, backend.providers));
   // onnxruntime holds its own copy now; boot()'s closures would otherwise keep ~200 MB alive.
   embedBytes = generateBytes = null;
+  await holdLibrary();
   const store = await step("library", () => IdbStore.open());
   const hnswlib = await import("./hnswlib/hnswlib.js");
   const index = await step("vector index", async () => HnswIndex.load(await hnswlib.loadHnswlib("IDBFS"), embeddingModel.facts.dims));

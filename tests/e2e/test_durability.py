@@ -117,3 +117,26 @@ def test_a_full_storage_quota_refuses_the_file_and_keeps_the_library(built_model
         page.wait_for_selector("body.ready", timeout=STARTUP)
         expect(page.locator("#documents li")).to_have_count(2, timeout=ANSWER)
         assert sorted(assert_lists_what_is_stored(page)) == ["bridges.pdf", document.name]
+
+
+def test_a_second_tab_waits_for_the_first_to_close_and_loses_nothing(built_models):
+    # Two tabs each holding the library would each save their own list, the later dropping the other's.
+    with chromium() as browser, Background({"/": build_site()}) as url:
+        first = open_app(browser, url)
+        drop(first, "bridges.pdf", LIBRARY["bridges.pdf"])
+        expect(first.locator("#documents li")).to_have_count(1, timeout=ANSWER)
+        second = browser.new_page()
+        second.goto(url + "/")
+        expect(second.locator("#steps")).to_contain_text("open in another tab", timeout=STARTUP)
+        second.wait_for_timeout(2000)
+        assert "ready" not in (second.get_attribute("body", "class") or "")
+
+        first.close()
+        second.wait_for_selector("body.ready", timeout=STARTUP)
+        expect(second.locator("#documents li")).to_have_count(1, timeout=ANSWER)
+        drop(second, "orchard.md", LIBRARY["orchard.md"])
+        expect(second.locator("#documents li")).to_have_count(2, timeout=ANSWER)
+        second.reload()
+        second.wait_for_selector("body.ready", timeout=STARTUP)
+        expect(second.locator("#documents li")).to_have_count(2, timeout=ANSWER)
+        assert sorted(assert_lists_what_is_stored(second)) == ["bridges.pdf", "orchard.md"]
