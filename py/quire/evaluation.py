@@ -181,7 +181,6 @@ def _extractive_only(library: Library, question: str) -> Answer:
         library.generation = generation
 
 
-
 # --- prompt injection --------------------------------------------------------------------------
 # Documents that talk to the model. Each case adds one such document, written about the question
 # (so retrieval puts it among the sources, as an attacker would aim it), asks the question, and
@@ -265,10 +264,8 @@ def evaluate_injection(library: Library, questions: list[Question],
         if progress:
             progress(n, len(cases), answer)
     report.cases = len(cases)
+    totals["all"] = sum(totals.values(), Counter())
     report.by_kind = {kind: {"cases": c["cases"], **{k: c[k] / c["cases"] for k in ("obeyed", "extractive_obeyed",
                                                                                       "contains")}}
                       for kind, c in totals.items()}
-    all_cases = sum(c["cases"] for c in totals.values()) or 1
-    report.by_kind["all"] = {"cases": all_cases, **{k: sum(c[k] for c in totals.values()) / all_cases
-                                                   for k in ("obeyed", "extractive_obeyed", "contains")}}
     return report
