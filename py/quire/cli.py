@@ -40,8 +40,7 @@ def open_library(directory: Path, models: Path, generate: bool = True, threads: 
         generation = GenerationModel.from_facts(gen.id, gen.facts, Tokenizer.from_file(folder / "tokenizer.json"),
                                                  OnnxGenerator(folder, gen.variant().file, threads))
     directory.mkdir(parents=True, exist_ok=True)
-    vectors = HnswIndex(emb.facts["dims"], directory / "vectors.hnsw", M=index.M,
-                        ef_construction=index.ef_construction, ef=index.ef)
+    vectors = HnswIndex(emb.facts["dims"], directory / "vectors.hnsw", **index.to_dict())
     return Library(FileStore(directory / "store"), vectors, embedding, generation)
 
 
