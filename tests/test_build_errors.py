@@ -132,12 +132,15 @@ def test_model_dir_damage_is_named(built_models, tmp_path, damage, message):
         validate_model_dir(folder)
 
 
-def test_model_dir_with_external_weights_is_refused(built_models, tmp_path):
+def test_model_dir_with_external_weights_needs_them_beside_it(built_models, tmp_path):
     import onnx
 
     folder = _copy_model(built_models, tmp_path)
     model = onnx.load(str(folder / "onnx" / "model.onnx"))
     onnx.save_model(model, str(folder / "onnx" / "model.onnx"), save_as_external_data=True,
                     location="model.onnx_data")
-    with pytest.raises(BuildError, match="keeps its weights in external files"):
+    info = validate_model_dir(folder)
+    assert "onnx/model.onnx" in info["files"] and "onnx/model.onnx" not in info["self_contained"]
+    (folder / "onnx" / "model.onnx_data").unlink()
+    with pytest.raises(BuildError, match="model.onnx_data, which is not beside it"):
         validate_model_dir(folder)

@@ -19,16 +19,24 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODELS = Path(os.environ.get("QUIRE_MODELS", REPO / "models" / "out"))
 
 
-def open_library(directory: Path, models: Path, generate: bool = True, threads: int | None = None) -> Library:
-    """A library in `directory` with the default models built by `build.py models` into `models`."""
+def open_library(directory: Path, models: Path, generate: bool = True, threads: int | None = None,
+                 generator: str | None = None) -> Library:
+    """A library in `directory` with the models built by `build.py models` into `models`: the
+    registry's defaults, or the generation model `generator` (a registry id)."""
     from .backends.cpython import FileStore, HnswIndex, OnnxEmbedder, OnnxGenerator
 
     registry = load_registry(models.parent / "registry.toml")
     index = load_index_params(models.parent / "registry.toml")
     records = {r.role: r for r in registry.values() if r.default}
+    if generator:
+        if registry.get(generator, None) is None or registry[generator].role != "generation":
+            names = ", ".join(r.id for r in registry.values() if r.role == "generation")
+            raise LibraryError(f"no generation model {generator!r} in the registry (it has {names})")
+        records["generation"] = registry[generator]
     missing = [r.id for r in records.values() if not (models / r.id).is_dir()]
     if missing:
-        raise LibraryError(f"models not built: {', '.join(missing)} (run: python3 build.py models)")
+        raise LibraryError(f"models not built: {', '.join(missing)} (run: python3 build.py models"
+                           f"{''.join(f' --model {m}' for m in missing if not registry[m].default)})")
     emb = records["embedding"]
     folder = models / emb.id
     embedding = EmbeddingModel.from_facts(emb.id, emb.facts, Tokenizer.from_file(folder / "tokenizer.json"),
@@ -79,7 +87,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    library = open_library(args.library, args.models, generate=not args.no_generate)
+    library = open_library(args.library, args.models, generate=not args.no_generate, generator=args.generator)
     if not library.documents:
         print(f"the library in {args.library} is empty: add documents first (quire add FILES --library DIR)")
         return 1
@@ -133,7 +141,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         questions = questions[: args.limit] if args.limit else questions
     with tempfile.TemporaryDirectory() as tmp:
-        library = open_library(Path(tmp), args.models, generate=not args.no_generate)
+        library = open_library(Path(tmp), args.models, generate=not args.no_generate, generator=args.generator)
         library.add_files(files)
 
         def progress(n: int, total: int, answer) -> None:
@@ -165,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     p = with_library(sub.add_parser("ask", help="answer a question from the library"))
     p.add_argument("question")
     p.add_argument("--no-generate", action="store_true", help="only retrieve and quote (no language model)")
+    p.add_argument("--generator", help="a generation model's registry id (default: the registry's default)")
     p.set_defaults(run=cmd_ask)
     p = with_library(sub.add_parser("list", help="list the documents"))
     p.set_defaults(run=cmd_list)
@@ -178,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--injection", action="store_true",
                    help="prompt injection instead: each question (--limit N: N spread over the file) with each "
                         "injected document, how often answers obey")
+    p.add_argument("--generator", help="a generation model's registry id (default: the registry's default)")
     p.add_argument("--out", type=Path, help="also write the report as JSON here")
     p.set_defaults(run=cmd_eval)
     args = parser.parse_args(argv)

@@ -34,6 +34,7 @@ class Variant:
     method: str
     keep_fp32: tuple[str, ...] = ()  # node-name parts left unquantized
     keep_int8: tuple[str, ...] = ()  # node-name parts kept at 8 bits by a 4-bit method
+    tie_embedding: bool = False  # embeddings read from the output projection's weights
     checks: dict = field(default_factory=dict)  # thresholds the build verifies
 
 
@@ -51,6 +52,9 @@ class ModelRecord:
     variants: tuple[Variant, ...]
     default_variant: str
     files: dict[str, int]
+    caution: str  # a warning shown wherever the model is offered (empty if none)
+    offered: bool  # shipped in the site for the model picker (defaults always are)
+    measured: dict  # figures measured by bench/ (decode_tokens_per_second, ...), shown in the picker
     facts: dict  # role-specific: dims/window/pooling or context/chat_template/stop_tokens/bos/eos
     raw: dict  # the record as written, for cache keys
 
@@ -63,7 +67,7 @@ class ModelRecord:
 
 
 _COMMON = {"id", "name", "role", "default", "license", "license_file", "notice", "source", "recipe",
-           "quantization", "files"}
+           "quantization", "files"}  # also optional: caution, offered, measured
 _ROLE_FACTS = {
     "embedding": {"dims", "window", "pooling", "normalize"},
     "generation": {"context", "chat_template", "stop_tokens", "bos", "eos"},
@@ -93,7 +97,8 @@ def _record(raw: dict) -> ModelRecord:
     default_variant = quant.pop("default", None)
     variants = tuple(
         Variant(name, v["file"], v["method"], tuple(v.get("keep_fp32", ())), tuple(v.get("keep_int8", ())),
-                {k: x for k, x in v.items() if k not in ("file", "method", "keep_fp32", "keep_int8")})
+                bool(v.get("tie_embedding", False)),
+                {k: x for k, x in v.items() if k not in ("file", "method", "keep_fp32", "keep_int8", "tie_embedding")})
         for name, v in quant.items()
     )
     if default_variant not in {v.name for v in variants}:
@@ -104,6 +109,8 @@ def _record(raw: dict) -> ModelRecord:
     return ModelRecord(
         id=raw["id"], name=raw["name"], role=role, default=bool(raw.get("default", False)),
         license=raw["license"], license_file=raw["license_file"], notice=raw["notice"],
+        caution=raw.get("caution", ""), offered=bool(raw.get("default") or raw.get("offered")),
+        measured=dict(raw.get("measured", {})),
         source=_source(raw["source"], where), recipe=dict(raw["recipe"]), variants=variants,
         default_variant=default_variant, files=dict(raw["files"]), facts=facts, raw=raw,
     )

@@ -11,6 +11,7 @@ import json
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 
 class TokenizerError(ValueError):
@@ -307,6 +308,69 @@ def gpt2_split(text: str) -> list[str]:
     return pieces
 
 
+def gpt2_split_digits(text: str) -> list[str]:
+    """Every digit on its own, GPT-2's regex between them (SmolLM2's pre-tokenizer)."""
+    pieces, start = [], 0
+    for i, ch in enumerate(text):
+        if _is_number(ch):
+            if start < i:
+                pieces += gpt2_split(text[start:i])
+            pieces.append(ch)
+            start = i + 1
+    if start < len(text):
+        pieces += gpt2_split(text[start:])
+    return pieces
+
+
+# The Qwen2 (and Llama 3) pre-tokenizer pattern, as tokenizer.json spells it.
+QWEN2_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                 r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def qwen2_split(text: str) -> list[str]:
+    """QWEN2_PATTERN written out by hand, each alternative tried in order at each position:
+    a contraction (any case); letters, with one leading character that is not a line break, letter
+    or number; one digit; an optional space and a run of other characters, with the line breaks
+    after it; whitespace up to its last line break; whitespace but its last character; whitespace.
+    """
+    pieces, i, n = [], 0, len(text)
+
+    def run(j: int, test) -> int:
+        while j < n and test(text[j]):
+            j += 1
+        return j
+
+    other = lambda c: c not in WHITESPACE and not _is_letter(c) and not _is_number(c)  # noqa: E731
+    line_break = lambda c: c in "\r\n"  # noqa: E731
+    while i < n:
+        ch = text[i]
+        if ch == "'":
+            low = text[i + 1:i + 3].lower()
+            suffix = next((s for s in _CONTRACTIONS if low.startswith(s)), None)
+            if suffix:
+                pieces.append(text[i:i + 1 + len(suffix)])
+                i += 1 + len(suffix)
+                continue
+        if _is_letter(ch):
+            end = run(i, _is_letter)
+        elif not line_break(ch) and not _is_number(ch) and i + 1 < n and _is_letter(text[i + 1]):
+            end = run(i + 1, _is_letter)
+        elif _is_number(ch):
+            end = i + 1
+        elif other(ch) or (ch == " " and i + 1 < n and other(text[i + 1])):
+            end = run(run(i + 1, other), line_break)
+        else:  # whitespace
+            end = run(i, lambda c: c in WHITESPACE)
+            breaks = [j for j in range(i, end) if line_break(text[j])]
+            if breaks:
+                end = breaks[-1] + 1
+            elif end < n and end - i > 1:
+                end -= 1
+        pieces.append(text[i:end])
+        i = end
+    return pieces
+
+
 class ByteLevelBPETokenizer(Tokenizer):
     def __init__(self, spec: dict):
         super().__init__(spec)
@@ -316,21 +380,27 @@ class ByteLevelBPETokenizer(Tokenizer):
         if model.get("byte_fallback") or model.get("continuing_subword_prefix") or model.get("end_of_word_suffix") \
                 or model.get("unk_token") is not None:
             raise TokenizerError("BPE options beyond plain byte-level are not supported")
-        self.split_digits = self._pre_tokenizer(spec.get("pre_tokenizer") or {})
+        self._pieces = self._pre_tokenizer(spec.get("pre_tokenizer") or {})
         self.ignore_merges = model.get("ignore_merges", False)
         merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model["merges"]]
         self.ranks = {pair: rank for rank, pair in enumerate(merges)}
         self._word = lru_cache(maxsize=65536)(self._bpe)
 
     @staticmethod
-    def _pre_tokenizer(pre: dict) -> bool:
+    def _pre_tokenizer(pre: dict) -> Callable[[str], list[str]]:
+        """The function that splits text into words: GPT-2's regex (SmolLM2 splits digits first) or
+        Qwen2's pattern (a Split step, then byte-level without its own regex)."""
         steps = pre.get("pretokenizers", [pre]) if pre.get("type") == "Sequence" else [pre]
         kinds = [s.get("type") for s in steps]
         byte_level = steps[-1]
+        if kinds == ["Split", "ByteLevel"] and steps[0].get("pattern") == {"Regex": QWEN2_PATTERN} \
+                and steps[0].get("behavior") == "Isolated" and not steps[0].get("invert") \
+                and not byte_level.get("add_prefix_space") and not byte_level.get("use_regex", True):
+            return qwen2_split
         if kinds not in (["ByteLevel"], ["Digits", "ByteLevel"]) or byte_level.get("add_prefix_space") \
                 or not byte_level.get("use_regex", True) or (len(steps) == 2 and not steps[0].get("individual_digits")):
             raise TokenizerError(f"unsupported byte-level pre-tokenizer {kinds}")
-        return kinds[0] == "Digits"
+        return gpt2_split_digits if kinds[0] == "Digits" else gpt2_split
 
     def _bpe(self, word: str) -> tuple[int, ...]:
         if self.ignore_merges and word in self.vocab:
@@ -346,20 +416,6 @@ class ByteLevelBPETokenizer(Tokenizer):
             k = best[1]
             parts[k:k + 2] = [parts[k] + parts[k + 1]]
         return tuple(self.vocab[p] for p in parts)
-
-    def _pieces(self, text: str) -> list[str]:
-        if not self.split_digits:
-            return gpt2_split(text)
-        pieces, start = [], 0
-        for i, ch in enumerate(text):
-            if _is_number(ch):
-                if start < i:
-                    pieces += gpt2_split(text[start:i])
-                pieces.append(ch)
-                start = i + 1
-        if start < len(text):
-            pieces += gpt2_split(text[start:])
-        return pieces
 
     def _encode_text(self, text: str) -> list[int]:
         ids: list[int] = []

@@ -1,8 +1,8 @@
 """Where converted models live: outside the work tree, keyed by what produced them.
 
-A folder's key hashes the model's registry record (which pins the source sha256), the converter's
-own code and the versions of the tools it used, so any change to one of them rebuilds and nothing
-else does.
+A folder's key hashes the model's registry record (which pins the source sha256; display-only
+fields aside), the converter's own code and the versions of the tools it used, so any change to
+one of them rebuilds and nothing else does.
 """
 
 from __future__ import annotations
@@ -33,9 +33,14 @@ def converter_version() -> str:
     return h.hexdigest()[:16]
 
 
+# Record fields the page shows but the conversion never reads: editing them keeps the built folder.
+_NOT_CONVERTED = ("default", "offered", "measured", "caution")
+
+
 def model_key(rec: ModelRecord) -> str:
     tools = {t: metadata.version(t) for t in TOOLS}
-    blob = json.dumps({"record": rec.raw, "converter": converter_version(), "tools": tools},
+    record = {k: v for k, v in rec.raw.items() if k not in _NOT_CONVERTED}
+    blob = json.dumps({"record": record, "converter": converter_version(), "tools": tools},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
+import onnx
 import torch
 
 from quire.registry import ModelRecord
@@ -22,13 +24,25 @@ def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+# One .onnx file is a protobuf, which cannot exceed 2 GiB: a larger model's weights go to one
+# `model.onnx_data` file beside it (the ONNX external-data layout every runtime reads).
+PROTOBUF_LIMIT = 2**31
+
+
 def _export(model: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str],
             dynamic_axes: dict, opset: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad():
-        torch.onnx.export(model, args, str(path), input_names=inputs, output_names=outputs,
+    tensors = {t.data_ptr(): t.numel() * t.element_size() for t in model.state_dict().values()}  # tied once
+    weights = sum(tensors.values())
+    external = weights > PROTOBUF_LIMIT * 0.9  # room for the graph itself
+    with torch.no_grad(), tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        target = Path(tmp) / path.name if external else path
+        torch.onnx.export(model, args, str(target), input_names=inputs, output_names=outputs,
                           dynamic_axes=dynamic_axes, opset_version=opset, do_constant_folding=True,
-                          dynamo=False, external_data=False)
+                          dynamo=False, external_data=external)
+        if external:  # torch writes one file per tensor; gather them into one
+            onnx.save_model(onnx.load(str(target)), str(path), save_as_external_data=True,
+                            all_tensors_to_one_file=True, location=path.name + "_data", size_threshold=1024)
 
 
 # --- embeddings --------------------------------------------------------------------------------

@@ -13,15 +13,18 @@ COMMON_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json")
 GENERATION_FILES = ("generation_config.json",)
 
 
-def _graph_io(path: Path, where: str) -> tuple[list[str], list[str]]:
+def _graph_io(path: Path, where: str) -> tuple[list[str], list[str], bool]:
+    """Inputs, outputs, and whether the weights sit in external files (which must be beside it)."""
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as e:
         raise BuildError(f"{where}: {path.name} is not a readable ONNX model ({e})") from e
-    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
-        raise BuildError(f"{where}: {path.name} keeps its weights in external files; "
-                         "Quire loads single self-contained .onnx files")
-    return [i.name for i in model.graph.input], [o.name for o in model.graph.output]
+    locations = {entry.value for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL
+                 for entry in t.external_data if entry.key == "location"}
+    missing = [loc for loc in sorted(locations) if not (path.parent / loc).is_file()]
+    if missing:
+        raise BuildError(f"{where}: {path.name} keeps its weights in {', '.join(missing)}, which is not beside it")
+    return [i.name for i in model.graph.input], [o.name for o in model.graph.output], bool(locations)
 
 
 def validate_model_dir(folder: Path, name: str | None = None) -> dict:
@@ -42,9 +45,11 @@ def validate_model_dir(folder: Path, name: str | None = None) -> dict:
     onnx_files = sorted((folder / "onnx").glob("*.onnx"))
     if not onnx_files:
         raise BuildError(f"{where}: no onnx/*.onnx model file")
-    roles = {}
+    roles, self_contained = {}, []
     for path in onnx_files:
-        inputs, outputs = _graph_io(path, where)
+        inputs, outputs, external = _graph_io(path, where)
+        if not external:
+            self_contained.append(f"onnx/{path.name}")
         if "input_ids" not in inputs:
             raise BuildError(f"{where}: {path.name} takes no input_ids")
         if "logits" in outputs:
@@ -67,7 +72,8 @@ def validate_model_dir(folder: Path, name: str | None = None) -> dict:
             raise BuildError(f"{where}: a generator needs generation_config.json")
         if not json.loads((folder / "tokenizer_config.json").read_text()).get("chat_template"):
             raise BuildError(f"{where}: tokenizer_config.json has no chat_template")
-    return {"role": role, "files": [f"onnx/{p.name}" for p in onnx_files]}
+    # The browser fetches one .onnx file per model: only a self-contained one can be shipped.
+    return {"role": role, "files": [f"onnx/{p.name}" for p in onnx_files], "self_contained": self_contained}
 
 
 def check_sizes(rec_id: str, folder: Path, expected: dict[str, int], tolerance: float = 0.01) -> dict[str, int]:

@@ -50,7 +50,8 @@ def _convert(rec: ModelRecord, folder: Path, browser: bool) -> dict:
         CONVERTERS[rec.recipe["converter"]](rec, src, folder)
         for v in rec.variants:
             print(f"  {rec.id}: quantizing {v.name} ({v.method})", flush=True)
-            quantize(rec.id, v.method, folder / "onnx" / "model.onnx", folder / v.file, v.keep_fp32, v.keep_int8)
+            quantize(rec.id, v.method, folder / "onnx" / "model.onnx", folder / v.file, v.keep_fp32, v.keep_int8,
+                     v.tie_embedding)
         # "source:NAME" is a license text that ships inside the source package itself.
         license_text = (Path(tmp) / rec.license_file.removeprefix("source:")
                         if rec.license_file.startswith("source:") else ROOT / "models" / rec.license_file)
@@ -59,6 +60,9 @@ def _convert(rec: ModelRecord, folder: Path, browser: bool) -> dict:
         found = validate_model_dir(folder, rec.id)
         if found["role"] != rec.role:
             raise BuildError(f"{rec.id}: the registry says {rec.role} but the files hold a {found['role']} model")
+        if external := [v.file for v in rec.variants if v.file not in found["self_contained"]]:
+            raise BuildError(f"{rec.id}: {', '.join(external)} keeps weights in external files; the browser "
+                             "loads one self-contained .onnx file per model")
         sizes = check_sizes(rec.id, folder, rec.files)
         print(f"  {rec.id}: verifying against the source model", flush=True)
         report = VERIFIERS[rec.role](rec, src, folder) | {"sizes": sizes}
