@@ -30,8 +30,13 @@ async function serviceWorkerInControl() {
 await serviceWorkerInControl();
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 const send = (type, data = {}) => worker.postMessage({ type, ...data });
+// The answer model the person chose last time: a worker cannot read localStorage, so the page names
+// it before the worker loads any (one the site no longer ships falls back to the default there).
+const CHOSEN_GENERATOR = "quire-generator";
+send("start", { generator: localStorage.getItem(CHOSEN_GENERATOR) });
 
-const state = { ready: false, asking: false, answer: null, documents: [], pendingView: null };
+const state = { ready: false, asking: false, switching: false, answer: null, documents: [], pendingView: null,
+  generators: new Map(), generator: null };
 
 
 function element(tag, props = {}, children = []) {
@@ -68,6 +73,58 @@ function showStatus({ step, done, total, unit }) {
   row.bar.max = total || 1;
   row.bar.value = total ? done : 0;
   if (total && done >= total) row.bar.closest("li").classList.add("done");
+}
+
+// --- the answer model -------------------------------------------------------------------------
+
+function showGenerators({ models, current }) {
+  state.generators = new Map(models.map((m) => [m.id, m]));
+  $("model").replaceChildren(...models.map((m) => {
+    const speed = m.measured.decode_tokens_per_second;
+    const facts = [m.name, megabytes(m.download_bytes), speed && `~${Math.round(speed)} tokens/s here`, m.source];
+    return element("option", { value: m.id, textContent: facts.filter(Boolean).join(" · ") });
+  }));
+  showGenerator(current);
+}
+
+// The model that answers (during start-up: the one loading), remembered for the next visit.
+function showGenerator(id) {
+  state.generator = id;
+  localStorage.setItem(CHOSEN_GENERATOR, id);
+  $("model").value = id;
+  describeGenerator(id);
+}
+
+function describeGenerator(id) {
+  const model = state.generators.get(id);
+  $("model-about").textContent = `${model.notice} License: ${model.license}. ` +
+    "Speeds were measured on the reference 2-core machine (Chromium, WebAssembly, 2 threads).";
+  $("model-caution").textContent = model.caution;
+  $("model-caution").hidden = !model.caution;
+}
+
+// While another model loads nothing can be asked; its download shows in the start-up rows.
+function setSwitching(switching) {
+  state.switching = switching;
+  $("model").disabled = switching || !state.ready;
+  $("ask").disabled = switching;
+  $("startup").hidden = state.ready && !switching;
+}
+
+function chooseGenerator(id) {
+  describeGenerator(id);
+  notice("");
+  steps.clear();
+  $("steps").replaceChildren();
+  setSwitching(true);
+  send("generator", { id });
+}
+
+function generatorFailed(message) {
+  const wanted = state.generators.get($("model").value).name;
+  showGenerator(state.generator);
+  setSwitching(false);
+  notice(`Could not load ${wanted}: ${message}. ${state.generators.get(state.generator).name} still answers.`);
 }
 
 // --- library ----------------------------------------------------------------------------------
@@ -180,7 +237,7 @@ function showAnswer(answer) {
   const stopped = { cancelled: "stopped", length: "cut at the length limit" }[answer.finish];
   const unchecked = answer.sentences.filter((s) => !s.citations.length).length;
   $("answer-meta").textContent = [
-    stopped, `${answer.tokens} tokens in ${answer.seconds.toFixed(1)} s`,
+    state.generators.get(answer.model).name, stopped, `${answer.tokens} tokens in ${answer.seconds.toFixed(1)} s`,
     unchecked ? `${unchecked} sentence${unchecked > 1 ? "s" : ""} without a supporting passage` : "",
   ].filter(Boolean).join(" · ");
 }
@@ -204,7 +261,8 @@ function showDocument(doc) {
 // Drawn from what the browser actually requested (the page's and the worker's resource timing) and
 // what the Content-Security-Policy refused. The policy (py/quire_build/site.py) enforces; this shows.
 
-const egress = { requests: 0, fetched: new Set(), elsewhere: new Set(), blocked: new Set(), offline: false };
+const egress = { requests: 0, fetched: new Set(), elsewhere: new Set(), blocked: new Set(), offline: false,
+  recheck: 0 }; // the pending checkOffline timer
 
 function noteRequests(entries) {
   for (const { url, status } of entries) {
@@ -245,11 +303,12 @@ function showEgress() {
 // Offline-ready once every file this visit fetched is in the service worker's cache (the first
 // visit may download the models before the service worker is in control: then after a reload).
 async function checkOffline() {
+  clearTimeout(egress.recheck);
   if (!("caches" in self)) return;
   const held = await Promise.all([...egress.fetched].map((url) => caches.match(url, { ignoreSearch: true })));
   egress.offline = held.length > 0 && held.every(Boolean);
   showEgress();
-  if (!egress.offline) setTimeout(checkOffline, 5000);
+  if (!egress.offline) egress.recheck = setTimeout(checkOffline, 5000);
 }
 
 const pageRequests = new PerformanceObserver((list) =>
@@ -264,9 +323,10 @@ worker.onmessage = ({ data }) => {
   const payload = data.json !== undefined ? JSON.parse(data.json) : data;
   switch (data.type) {
     case "status": return showStatus(data);
+    case "generators": return showGenerators(data);
     case "ready":
       state.ready = true;
-      $("startup").hidden = true;
+      setSwitching(false);
       $("engine").textContent = `${data.backend === "webgpu" ? "WebGPU" : "WASM"}` +
         `${data.backend === "wasm" ? `, ${data.threads} thread${data.threads > 1 ? "s" : ""}` : ""} · on this device`;
       document.body.classList.add("ready");
@@ -280,9 +340,14 @@ worker.onmessage = ({ data }) => {
     case "token": $("answer").append(payload); return;
     case "answer": setAsking(false); return showAnswer(payload);
     case "document": return showDocument(payload);
+    case "generator":
+      showGenerator(data.id);
+      setSwitching(false);
+      return checkOffline(); // the new model's files, once the service worker has cached them
     case "requests": return noteRequests(data.entries);
     case "blocked": return noteBlocked(data.url);
     case "error":
+      if (data.request === "generator") return generatorFailed(data.message);
       if (data.request === "ask") setAsking(false);
       return notice(data.message);
   }
@@ -308,7 +373,7 @@ $("clear").addEventListener("click", () => {
 $("ask-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const question = $("question").value.trim();
-  if (!question || state.asking) return;
+  if (!question || state.asking || state.switching) return;
   notice("");
   $("answer").textContent = "";
   $("answer-meta").textContent = "";
@@ -317,4 +382,5 @@ $("ask-form").addEventListener("submit", (event) => {
   send("ask", { question });
 });
 $("stop").addEventListener("click", () => send("stop"));
+$("model").addEventListener("change", () => chooseGenerator($("model").value));
 $("close-viewer").addEventListener("click", () => ($("viewer").hidden = true));

@@ -8,6 +8,9 @@ import { HnswIndex } from "./hnsw-index.js";
 
 const post = (type, data = {}) => self.postMessage({ type, ...data });
 let session = null;
+let backend = null; // onnxruntime's build and execution providers (chooseBackend)
+let generators = new Map(); // the site's generation models by id (registry.json)
+let generator = null; // the onnx-bridge Generator that answers
 let cancelRequested = false;
 let queue = Promise.resolve();
 
@@ -81,11 +84,29 @@ async function chooseBackend() {
   return { name: "wasm", ort: await import("./ort/ort.wasm.min.mjs"), providers: ["wasm"] };
 }
 
-async function boot() {
+const fetched = async (model, name) => {
+  const response = await fetch(`./models/${model.id}/${name}`);
+  if (!response.ok) throw new Error(`${model.name}: ${name}: HTTP ${response.status}`);
+  return response.text();
+};
+const modelBytes = (model) => download(`./models/${model.id}/${model.file}`, `${model.name} (${model.role})`);
+
+// A generation model's onnxruntime session (from its downloaded bytes) and its tokenizer.json text.
+async function loadGenerator(model, bytes) {
+  const [tokenizer, config] = await Promise.all([fetched(model, "tokenizer.json"), fetched(model, "config.json")]);
+  const load = () => Generator.load(backend.ort, bytes, JSON.parse(config), backend.providers);
+  return { generator: await step("language model", load), tokenizer };
+}
+
+// `wanted`: the generation model the page remembers (a worker cannot read localStorage); one the
+// site no longer ships falls back to the default.
+async function boot(wanted) {
   const registry = await (await fetch("./models/registry.json")).text();
-  const models = JSON.parse(registry).models;
-  const embeddingModel = models.find((m) => m.role === "embedding");
-  const generationModel = models.find((m) => m.role === "generation");
+  const { models, defaults } = JSON.parse(registry);
+  const embeddingModel = models.find((m) => m.id === defaults.embedding);
+  generators = new Map(models.filter((m) => m.role === "generation").map((m) => [m.id, m]));
+  const generationModel = generators.get(wanted) || generators.get(defaults.generation);
+  post("generators", { models: [...generators.values()], current: generationModel.id });
 
   const pyodideReady = step("Python runtime", async () => {
     const errors = [];
@@ -96,19 +117,16 @@ async function boot() {
     if (!pyodide.loadedPackages.quire) throw new Error(`Python packages failed to load: ${errors.join("; ")}`);
     return pyodide;
   });
-  const backend = await chooseBackend();
+  backend = await chooseBackend();
   configureOrt(backend.ort, new URL("./ort/", import.meta.url).href);
-  const modelBytes = async (model) => download(`./models/${model.id}/${model.file}`, `${model.name} (${model.role})`);
   let [embedBytes, generateBytes] = await Promise.all([modelBytes(embeddingModel), modelBytes(generationModel)]);
-  const tokenizers = {};
-  for (const model of [embeddingModel, generationModel]) {
-    tokenizers[model.id] = await (await fetch(`./models/${model.id}/tokenizer.json`)).text();
-  }
-  const config = await (await fetch(`./models/${generationModel.id}/config.json`)).json();
+  const tokenizers = { [embeddingModel.id]: await fetched(embeddingModel, "tokenizer.json") };
   const embedder = await step("embedding model", () => Embedder.load(backend.ort, embedBytes, backend.providers));
-  const generator = await step("language model", () => Generator.load(backend.ort, generateBytes, config, backend.providers));
+  const loaded = await loadGenerator(generationModel, generateBytes);
   // onnxruntime holds its own copy now; boot()'s closures would otherwise keep ~200 MB alive.
   embedBytes = generateBytes = null;
+  generator = loaded.generator;
+  tokenizers[generationModel.id] = loaded.tokenizer;
   await holdLibrary();
   const store = await step("library", () => IdbStore.open());
   const hnswlib = await import("./hnswlib/hnswlib.js");
@@ -118,10 +136,27 @@ async function boot() {
 
   const js = { store, index, embedder, generator: candidateSteps(generator) };
   const { Session } = pyodide.pyimport("quire.worker");
-  session = await Session.callPromising(registry, JSON.stringify(tokenizers), js);
+  session = await Session.callPromising(registry, JSON.stringify(tokenizers), js, generationModel.id);
   const threads = backend.ort.env.wasm.numThreads;
   post("ready", { backend: backend.name, threads, isolated: self.crossOriginIsolated, persisted });
   run("documents", (send) => send("library", session.documents()));
+}
+
+// Another generation model, chosen in the page's picker. The current one answers until the new one
+// has loaded, and goes on answering if it fails to.
+async function useGenerator(id) {
+  const model = generators.get(id);
+  const loaded = await loadGenerator(model, await modelBytes(model));
+  try {
+    session.use_generator(id, loaded.tokenizer, candidateSteps(loaded.generator));
+  } catch (error) {
+    await loaded.generator.release();
+    throw error;
+  }
+  const previous = generator;
+  generator = loaded.generator;
+  await previous.release(); // its weights are hundreds of MB of onnxruntime's memory
+  post("generator", { id });
 }
 
 // What a person reads of an error. A Python exception's message is its whole traceback: its last
@@ -146,6 +181,10 @@ function run(name, work) {
 }
 
 self.onmessage = ({ data }) => {
+  if (data.type === "start") {
+    boot(data.generator).catch((error) => post("fatal", { message: said(error) }));
+    return;
+  }
   if (data.type === "stop") {
     cancelRequested = true; // read by the running question between tokens
     return;
@@ -162,6 +201,8 @@ self.onmessage = ({ data }) => {
     run("clear", (send) => session.clear.callPromising(send));
   } else if (data.type === "document") {
     run("document", (send) => session.document.callPromising(data.docId, send));
+  } else if (data.type === "generator") {
+    run("generator", () => useGenerator(data.id));
   } else if (data.type === "ask") {
     run("ask", (send) => {
       cancelRequested = false;
@@ -169,5 +210,3 @@ self.onmessage = ({ data }) => {
     });
   }
 };
-
-boot().catch((error) => post("fatal", { message: said(error) }));

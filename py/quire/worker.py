@@ -29,18 +29,26 @@ def _json(payload: Any) -> str:
 
 
 class Session:
-    def __init__(self, registry_json: str, tokenizers_json: str, js: Any):
-        """`tokenizers_json`: model id -> tokenizer.json text; `js`: the worker's store, index, embedder, generator."""
-        records = {r["id"]: r for r in json.loads(registry_json)["models"]}
+    def __init__(self, registry_json: str, tokenizers_json: str, js: Any, generator_id: str):
+        """`tokenizers_json`: model id -> tokenizer.json text; `js`: the worker's store, index, embedder,
+        generator; `generator_id`: the generation model `js.generator` runs (the page's choice)."""
+        registry = json.loads(registry_json)
+        self.records = {r["id"]: r for r in registry["models"]}
         tokenizers = json.loads(tokenizers_json)
-        emb = next(r for r in records.values() if r["role"] == "embedding")
-        gen = next(r for r in records.values() if r["role"] == "generation")
-        emb_tok, gen_tok = Tokenizer.from_json(tokenizers[emb["id"]]), Tokenizer.from_json(tokenizers[gen["id"]])
-        embedding = EmbeddingModel.from_facts(emb["id"], emb["facts"], emb_tok,
+        emb = self.records[registry["defaults"]["embedding"]]
+        embedding = EmbeddingModel.from_facts(emb["id"], emb["facts"], Tokenizer.from_json(tokenizers[emb["id"]]),
                                               BrowserEmbedder(js.embedder, emb["facts"]["dims"]))
-        generation = GenerationModel.from_facts(gen["id"], gen["facts"], gen_tok,
-                                                BrowserGenerator(js.generator, gen["facts"]["context"]))
+        generation = self._generation(generator_id, tokenizers[generator_id], js.generator)
         self.library = Library(BrowserStore(js.store), BrowserIndex(js.index), embedding, generation)
+
+    def _generation(self, model_id: str, tokenizer_json: str, js_generator: Any) -> GenerationModel:
+        facts = self.records[model_id]["facts"]
+        return GenerationModel.from_facts(model_id, facts, Tokenizer.from_json(tokenizer_json),
+                                          BrowserGenerator(js_generator, facts["context"]))
+
+    def use_generator(self, model_id: str, tokenizer_json: str, js_generator: Any) -> None:
+        """Answer with another generation model from the next question on (the page's model picker)."""
+        self.library.generation = self._generation(model_id, tokenizer_json, js_generator)
 
     def documents(self) -> str:
         return json.dumps(sorted(self.library.documents.values(), key=lambda d: d["added"]))
@@ -85,7 +93,7 @@ class Session:
                                            "sentences": [asdict(s) for s in payload.attribution.sentences],
                                            "citations": [asdict(c) for c in payload.citations()],
                                            "finish": payload.finish, "tokens": payload.tokens,
-                                           "seconds": payload.seconds}))
+                                           "seconds": payload.seconds, "model": self.library.generation.name}))
             else:
                 post(kind, _json(payload))
         self.library.ask(question, on_event, lambda: bool(cancelled()))
