@@ -84,6 +84,8 @@ def test_the_answer_model_can_be_switched_and_is_remembered(registry, tmp_path):
         expect(page.locator("#model-caution")).to_have_text(qwen.caution)
         assert f"/models/{QWEN}/{qwen.variant().file}" in requested
         assert not [path for path in requested if path.startswith(f"/models/{SMOL}/")]
+        # ... and is held in the service worker's cache for offline use, as the start-up models are.
+        expect(page.locator("#egress")).to_contain_text("Offline-ready", timeout=30_000)
         _answered_by(page, qwen)
 
         # A remembered model the site no longer ships: the default answers, and is remembered instead.
