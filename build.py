@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Quire's one entry point for building, serving and testing.
 
-    python3 build.py serve            build the site with the default models and serve it
+    python3 build.py serve            build the site with its offered models and serve it
     python3 build.py test             run the whole test suite
     python3 build.py models [--model ID ...] [--model-dir PATH ...] [--skip-browser-check]
     python3 build.py site             build dist/ only
@@ -86,7 +86,7 @@ def main() -> int:
 
             ensure_chromium()
             ensure_node_modules()
-            build_models()
+            build_models(offered=True)  # the site the browser tests serve ships them all
             return subprocess.call([sys.executable, "-m", "pytest", *extra], cwd=ROOT)
     except BuildError as e:
         print(f"build failed: {e}", file=sys.stderr)
