@@ -2,9 +2,9 @@
 
 Every engine answers the same real questions from prompts the app builds: XQuAD dev articles added
 to a CPython library, `Library.search` + `Library.prompt` (the sources that fit the ~1,000-token
-budget), the default generator (SmolLM2-135M-Instruct, int8 `onnx/model_quantized.onnx` of the
-built site) for all of them, greedy, no repetition penalty or stop strings, so the outputs can be
-compared token for token:
+budget), the default generator (or `--generator ID`, an offered one: the `onnx/model_quantized.onnx`
+the built site ships) for all of them, greedy, no repetition penalty or stop strings, so the
+outputs can be compared token for token:
 
 - Quire in the browser: a module worker (bench/web/quire-gen-worker.js) loads Pyodide and the quire
   wheel, onnx-bridge.js's Generator and web/candidates.js as web/worker.js does; the decode loop is
@@ -44,7 +44,7 @@ ENGINES = [  # (key, worker kind or "cpython", options, label)
 ]
 
 
-def prompts(xquad: Path, count: int) -> tuple[list[dict], object]:
+def prompts(xquad: Path, count: int, generator: str | None = None) -> tuple[list[dict], object]:
     """`count` questions from different articles, with the prompt the app would give the model."""
     from quire.cli import open_library
     from quire.evaluation import load_squad
@@ -56,7 +56,7 @@ def prompts(xquad: Path, count: int) -> tuple[list[dict], object]:
     names = list(by_article)[:: max(1, len(by_article) // count)][:count]
     chosen = [by_article[n][len(by_article[n]) // 2] for n in names]
     tmp = tempfile.mkdtemp(prefix="quire-bench-gen-")
-    library = open_library(Path(tmp), ROOT / "models" / "out")
+    library = open_library(Path(tmp), ROOT / "models" / "out", generator=generator)
     library.add_files([(n, d) for n, d in files if n in names])
     out = []
     for q in chosen:
@@ -74,7 +74,7 @@ def run(args) -> dict:
     t_start = time.time()
     site = build_site(dist=cache_root() / "bench" / "site")
     print("generation: building prompts from XQuAD articles (CPython library)", flush=True)
-    questions, cpython_model = prompts(Path(args.xquad), args.questions)
+    questions, cpython_model = prompts(Path(args.xquad), args.questions, args.generator)
     model_id = cpython_model.name
     print("generation: prompt lengths " + ", ".join(str(len(q["ids"])) for q in questions), flush=True)
     infos, results = {}, {key: [] for key, *_ in ENGINES}
@@ -116,7 +116,8 @@ def run(args) -> dict:
                                                         if got.get("drafted") else ""), flush=True)
             for key in ("quire", "tjs", "tjs-same"):
                 browser(f"stopping {key}", "(k) => bench.stop(k)", key)
-    measured = {"questions": questions, "results": results, "infos": infos, "seconds": time.time() - t_start}
+    measured = {"questions": questions, "results": results, "infos": infos, "model": model_id,
+                "seconds": time.time() - t_start}
     raw = cache_root() / "bench" / "generation.json"
     raw.write_text(json.dumps(measured))
     print(f"generation: raw results in {raw}", flush=True)
@@ -178,6 +179,8 @@ Machine: {machine()}
 Versions: Chromium {v['chromium'].removeprefix('Chromium ')}; Pyodide {v['pyodide']}; onnxruntime-web
 {v['onnxruntime-web']} for Quire; Transformers.js {v['transformers.js']} with its own onnxruntime-web
 {v['transformers.js onnxruntime-web']}; CPython {v['python']}, onnxruntime {v['onnxruntime']}; Quire {v['quire']}.
+
+Model: {m['model']} (`onnx/model_quantized.onnx`, the file the site ships), the same file for every engine.
 
 Input: {len(questions)} XQuAD dev questions, each from a different article; the articles added to a
 library and the prompt built as the app builds it (hybrid search, sources up to the budget):

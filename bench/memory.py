@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from machine import ForeignCpu, fmt, peer_mounts, table
-from startup import BENCH_WEB, Visit, app_site, peer_answer, peer_prompt
+from startup import BENCH_WEB, Visit, app_site, peer_answer, peer_prompt, site_registry
 
 # The library, smallest documents first (a --memory-pages cap takes them in this order):
 # (Debian package, file inside it, name in the library).
@@ -312,8 +312,7 @@ def run(args) -> dict:
     site = app_site()
     print(f"memory: {len(files)} PDFs, {sum(f.stat().st_size for f in files) / 1e6:.1f} MB", flush=True)
     out = {"debian": debian, "files": [f.name for f in files], "bytes": sum(f.stat().st_size for f in files),
-           "model_bytes": sum((site / "models" / r["id"] / r["file"]).stat().st_size
-                              for r in json.loads((site / "models" / "registry.json").read_text())["models"])}
+           "model_bytes": sum(m["bytes"] for m in site_registry(site)["models"])}
     with tempfile.TemporaryDirectory(prefix="quire-bench-memory-") as tmp, \
             Background({"/": site, "/bench": BENCH_WEB, **peer_mounts(Path(tmp))}) as url, Meter() as meter:
         with Visit(url, None, before_goto=lambda context, page: meter.attach(context, page, "start-up")) as app:

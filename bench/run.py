@@ -52,6 +52,8 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=96, help="chunks in the technique runs (default 96)")
     parser.add_argument("--questions", type=int, default=4,
                         help="generation: XQuAD questions answered by every engine (default 4)")
+    parser.add_argument("--generator", help="generation: a generation model's registry id, offered in the site "
+                                                "(default: the registry's default)")
     parser.add_argument("--answers", type=int, default=100,
                         help="quality: questions answered by the generator (default 100; retrieval uses all)")
     parser.add_argument("--quick", action="store_true",

@@ -237,14 +237,15 @@ def boot_info(visit: Visit) -> dict:
 def peer_prompt(site: Path, question: str, hits: list[dict]) -> str:
     """The prompt the app gives its generator for these passages, made by Quire's own prompt code."""
     from quire.library import Settings
-    from quire.prompting import ChatFormat, build_prompt
+    from quire.prompting import ChatFormat, PromptSource, build_prompt
     from quire.tokenizers import Tokenizer
 
-    record = next(m for m in _registry(site)["models"] if m["role"] == "generation")
+    record = next(m for m in site_registry(site)["models"] if m["role"] == "generation")
     facts = record["facts"]
     tokenizer = Tokenizer.from_file(site / "models" / record["id"] / "tokenizer.json")
     chat = ChatFormat(facts["chat_template"], tokenizer, facts.get("bos", ""), facts.get("eos", ""))
-    passages = [(f"{h['name']}, page {h['page']}" if h.get("page") else h["name"], h["text"]) for h in hits]
+    passages = [PromptSource(n, f"{h['name']}, page {h['page']}" if h.get("page") else h["name"], h["text"])
+                for n, h in enumerate(hits, start=1)]
     settings = Settings()
     return build_prompt(chat, question, passages, settings.prompt_tokens - settings.sampling.max_new_tokens).text
 
@@ -273,8 +274,10 @@ def peer_answer(visit: Visit, prompt: str, tokens: int, tick=None) -> dict:
 
 # ----------------------------------------------------------------------------------------- the part
 
-def _registry(site: Path) -> dict:
+def site_registry(site: Path) -> dict:
+    """The site's registry.json with its default models only: what a first visit loads."""
     registry = json.loads((site / "models" / "registry.json").read_text())
+    registry["models"] = [m for m in registry["models"] if m["id"] in registry["defaults"].values()]
     for model in registry["models"]:
         model["bytes"] = (site / "models" / model["id"] / model["file"]).stat().st_size
     return registry
@@ -298,7 +301,7 @@ def run(args) -> dict:
     t_start = time.time()
     document = corpus_mod.docsets_folder(args.docsets) / DOCUMENT
     site = app_site()
-    registry = _registry(site)
+    registry = site_registry(site)
     big = [f"/{f['url']}" for f in json.loads((site / "precache.json").read_text())["files"]
            if f["size"] > 4 * 1024 * 1024]
     models = [f"/models/{m['id']}/{m['file']}" for m in registry["models"]]
@@ -352,7 +355,7 @@ def _pages(pdf: Path) -> int:
 def _count_tokens(site: Path, text: str) -> int:
     from quire.tokenizers import Tokenizer
 
-    record = next(m for m in _registry(site)["models"] if m["role"] == "generation")
+    record = next(m for m in site_registry(site)["models"] if m["role"] == "generation")
     return len(Tokenizer.from_file(site / "models" / record["id"] / "tokenizer.json").encode(text, add_special_tokens=False))
 
 

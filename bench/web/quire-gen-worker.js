@@ -1,5 +1,5 @@
 // Quire's answer path as web/worker.js runs it: Pyodide with the quire wheel, onnxruntime-web set up
-// by configureOrt, onnx-bridge.js's Generator over the default model file, web/candidates.js between
+// by configureOrt, onnx-bridge.js's Generator over the chosen model's file, web/candidates.js between
 // them, and quire.generation's decode loop in Python (bench/web/quire_gen_bench.py times it).
 import { loadPyodide } from "/pyodide/pyodide.mjs";
 import { configureOrt, Generator } from "/onnx-bridge.js";
@@ -14,7 +14,7 @@ const text = async (url) => {
   return response.text();
 };
 
-async function init() {
+async function init({ model: modelId }) {
   const t0 = performance.now();
   const pyodide = await loadPyodide({ indexURL: site("/pyodide/"), lockFileURL: site("/wheels/pyodide-lock.json") });
   await pyodide.loadPackage(["quire"], { messageCallback: () => {} });
@@ -22,14 +22,14 @@ async function init() {
   const ort = await import("/ort/ort.wasm.min.mjs");
   configureOrt(ort, site("/ort/"));
   const registry = await text("/models/registry.json");
-  const model = JSON.parse(registry).models.find((m) => m.role === "generation");
+  const model = JSON.parse(registry).models.find((m) => m.id === modelId);
   const bytes = new Uint8Array(await (await fetch(`/models/${model.id}/${model.file}`)).arrayBuffer());
   const config = JSON.parse(await text(`/models/${model.id}/config.json`));
   const t2 = performance.now();
   const generator = await Generator.load(ort, bytes, config, ["wasm"]);
   const t3 = performance.now();
   pyodide.runPython(await text("/bench/quire_gen_bench.py"));
-  bench = pyodide.globals.get("GenBench")(registry, await text(`/models/${model.id}/tokenizer.json`),
+  bench = pyodide.globals.get("GenBench")(JSON.stringify(model), await text(`/models/${model.id}/tokenizer.json`),
                                           candidateSteps(generator));
   return {
     runtimeSeconds: (t1 - t0) / 1000, downloadSeconds: (t2 - t1) / 1000, sessionSeconds: (t3 - t2) / 1000,

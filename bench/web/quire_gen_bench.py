@@ -42,13 +42,14 @@ def answer(model: GenerationModel, prompt: list[int], max_new_tokens: int, draft
 
 
 class GenBench:
-    """The Pyodide side: the default generator over BrowserGenerator -> web/candidates.js -> onnx-bridge.js."""
+    """The Pyodide side: a generator (its registry.json record) over BrowserGenerator -> web/candidates.js
+    -> onnx-bridge.js."""
 
-    def __init__(self, registry_json, tokenizer_json, js_generator):
+    def __init__(self, record_json, tokenizer_json, js_generator):
         from quire.backends.browser import BrowserGenerator
         from quire.tokenizers import Tokenizer
 
-        record = next(r for r in json.loads(registry_json)["models"] if r["role"] == "generation")
+        record = json.loads(record_json)
         self.model = GenerationModel.from_facts(record["id"], record["facts"], Tokenizer.from_json(tokenizer_json),
                                                 BrowserGenerator(js_generator, record["facts"]["context"]))
 

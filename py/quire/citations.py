@@ -109,16 +109,13 @@ def _plain(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
 
-def extractive_answer(question: str, question_vector: Vector, spans: list[Span],
-                      vectors: list[Vector]) -> Span | None:
-    """The source sentence that best answers `question`: close in meaning and sharing its rare words.
+def answer_scores(question: str, question_vector: Vector, spans: list[Span], vectors: list[Vector]) -> list[float]:
+    """How well each source sentence answers `question`: close in meaning and sharing its rare words.
 
     The sentence before counts a little too, since answers often sit in a sentence that says "he"
     where the one before says who. A sentence that only restates the question (a FAQ's heading, or a
     planted "notes on the question ...") answers nothing and comes last.
     """
-    if not spans:
-        return None
     span_words = [words(s.text) for s in spans]
     weight = _weights(span_words)
     asked = words(question)
@@ -129,7 +126,21 @@ def extractive_answer(question: str, question_vector: Vector, spans: list[Span],
         restates = verbatim in f" {' '.join(_plain(spans[i].text))} "
         return (dot(question_vector, vectors[i]) + 0.5 * _coverage(asked, span_words[i], weight, before)
                 - 0.01 * spans[i].source - 2.0 * restates)
-    return spans[max(range(len(spans)), key=score)]
+    return [score(i) for i in range(len(spans))]
+
+
+def extractive_answer(question: str, question_vector: Vector, spans: list[Span],
+                      vectors: list[Vector]) -> Span | None:
+    """The source sentence that best answers `question` (`answer_scores`)."""
+    if not spans:
+        return None
+    scores = answer_scores(question, question_vector, spans, vectors)
+    return spans[max(range(len(spans)), key=scores.__getitem__)]
+
+
+def without_markers(text: str) -> str:
+    """The answer's words without citation markers such as [1] or [1, 2]."""
+    return " ".join(_MARKER.sub("", text).split())
 
 
 def split_answer(text: str) -> list[tuple[str, set[int]]]:
@@ -145,13 +156,19 @@ def split_answer(text: str) -> list[tuple[str, set[int]]]:
 
 
 def attribute(answer: str, spans: list[Span], embed: Callable[[list[str]], list[Vector]],
-              span_vectors: list[Vector]) -> Attribution:
-    """Cite each answer sentence with the source sentence that supports it, or not at all."""
+              span_vectors: list[Vector], question: str = "") -> Attribution:
+    """Cite each answer sentence with the source sentence that supports it, or not at all.
+
+    Among supporting sentences the one that also shares the question's words wins: a short answer
+    ("Denver Broncos") is said by several sentences, and the one that answers the question is the
+    citation a reader wants.
+    """
     sentences = split_answer(answer)
     if not sentences or not spans:
         return Attribution([AnswerSentence(s) for s, _ in sentences], [])
     span_words = [words(s.text) for s in spans]
     weight = _weights(span_words)
+    asked = words(question)
     vectors = embed([s for s, _ in sentences])
     citations: list[Span] = []
     result = []
@@ -163,7 +180,7 @@ def attribute(answer: str, spans: list[Span], embed: Callable[[list[str]], list[
                 lexical = _coverage(said, span_words[i], weight)
                 meaning = dot(vector, span_vectors[i])
                 if lexical >= LEXICAL_ALONE or (lexical >= LEXICAL_WITH_MEANING and meaning >= MEANING):
-                    supporting.append((lexical + meaning, i))
+                    supporting.append((lexical + meaning + 0.5 * _coverage(asked, span_words[i], weight), i))
         chosen: list[int] = []
         if supporting:
             best = max(supporting)[1]

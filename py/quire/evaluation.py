@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .citations import without_markers
 from .library import Answer, Library
 
 RECALL_AT = (1, 5, 10)
@@ -144,9 +145,10 @@ def evaluate(library: Library, questions: list[Question], generate: bool = True,
         scores["extractive_f1"] += token_f1(extractive, q.answers)
         scores["extractive_em"] += exact_match(extractive, q.answers)
         if generate:
-            scores["contains"] += contains(answer.generated, q.answers)
-            scores["f1"] += token_f1(answer.generated, q.answers)
-            scores["em"] += exact_match(answer.generated, q.answers)
+            said = without_markers(answer.generated)  # "[1]" is a reference, not part of the answer
+            scores["contains"] += contains(said, q.answers)
+            scores["f1"] += token_f1(said, q.answers)
+            scores["em"] += exact_match(said, q.answers)
             scores["new_tokens"] += answer.tokens
             scores["hit_limit"] += answer.finish == "length"
             scores["seconds"] += answer.seconds

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from .chunking import Chunker
-from .citations import Attribution, Passage, Span, attribute, extractive_answer
+from .citations import Attribution, Passage, Span, answer_scores, attribute
 from .documents import Block, Document, DocumentError, Limits, check_size, parse
 from .embedding import EmbeddingModel
 from .generation import DRAFT, Generation, GenerationModel, Sampling, generate
 from .keyword import KeywordIndex, terms
-from .prompting import Prompt, build_prompt
+from .prompting import Prompt, PromptSource, build_prompt, focused
 from .protocols import Store, Vector, VectorIndex
 from .retrieval import reciprocal_rank_fusion
 
@@ -43,6 +43,7 @@ class Settings:
     depth: int = 20  # candidates each index contributes to fusion
     passages: int = 4  # passages offered to the generator
     prompt_tokens: int = 1024  # prompt budget: prefill time grows with it, a small model gains little
+    focus_sentences: int = 0  # >0: the prompt holds only this many best sentences of the passages
     sampling: Sampling = Sampling(repetition_penalty=1.1, stop_strings=("\n\n",))
     draft: int = DRAFT  # tokens guessed from the sources per model run (0: one token per run)
 
@@ -317,9 +318,16 @@ class Library:
 
     # --- answering ------------------------------------------------------------------------------
 
-    def prompt(self, question: str, hits: list[Hit]) -> Prompt:
-        """The generator's prompt: the question and the passages that fit the budget, numbered as `hits`."""
-        return build_prompt(self.generation.chat, question, [(_title(h), h.text) for h in hits],
+    def prompt(self, question: str, hits: list[Hit], spans: Sequence[Span] = (),
+               scores: Sequence[float] = ()) -> Prompt:
+        """The generator's prompt: the question and the passages that fit the budget, numbered as
+        `hits`; with `Settings.focus_sentences`, only the passages' best sentences (`spans` scored
+        by `scores`)."""
+        passages = [PromptSource(h.number, _title(h), h.text) for h in hits]
+        if self.settings.focus_sentences and spans:
+            passages = focused(passages, [(s.source, s.text) for s in spans], list(scores),
+                               self.settings.focus_sentences)
+        return build_prompt(self.generation.chat, question, passages,
                             self.settings.prompt_tokens - self.settings.sampling.max_new_tokens)
 
     def ask(self, question: str, on_event: Events | None = None,
@@ -336,11 +344,12 @@ class Library:
         passages = [Passage(h.number, h.doc_id, h.start, h.text) for h in hits]
         spans = [span for p in passages for span in p.spans(lambda at, d=p.doc_id: self.page_at(d, at))]
         vectors = self.embedding.embed([s.text for s in spans])
-        extractive = extractive_answer(question, self.query_vector(question), spans, vectors)
+        scores = answer_scores(question, self.query_vector(question), spans, vectors)
+        extractive = spans[max(range(len(spans)), key=scores.__getitem__)] if spans else None
         emit("extractive", extractive)
         generated = Generation("", finish="none")
         if self.generation and hits:
-            prompt = self.prompt(question, hits)
+            prompt = self.prompt(question, hits, spans, scores)
             generated = generate(self.generation, prompt.ids, self.settings.sampling,
                                  lambda text: emit("token", text), cancelled, self.settings.draft)
             offered = {s.number for s in prompt.sources}
@@ -348,7 +357,7 @@ class Library:
             spans, span_vectors = [s for s, _ in usable], [v for _, v in usable]
         else:
             span_vectors = vectors
-        attribution = attribute(generated.text, spans, self.embedding.embed, span_vectors)
+        attribution = attribute(generated.text, spans, self.embedding.embed, span_vectors, question)
         answer = Answer(question, attribution.text(), generated.text, attribution, extractive, hits,
                         generated.finish, len(generated.ids), time.monotonic() - started,
                         generated.passes, generated.drafted, generated.accepted)

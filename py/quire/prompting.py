@@ -67,15 +67,35 @@ def _message(question: str, sources: list[PromptSource]) -> str:
     return f"Question: {question}\n\nSources:\n\n{fenced}\n\n{INSTRUCTIONS}\n\nQuestion: {question}"
 
 
-def build_prompt(chat: ChatFormat, question: str, passages: list[tuple[str, str]], budget: int) -> Prompt:
-    """Fit as many of `passages` ((title, text), best first) as `budget` tokens allow, numbered from 1.
+def focused(passages: list[PromptSource], sentences: list[tuple[int, str]], scores: list[float],
+            keep: int) -> list[PromptSource]:
+    """The passages cut to the `keep` sentences that best answer the question, each with the sentence
+    before it (which often names what "it" or "he" is), in document order; passages ordered by their
+    best sentence, those without one dropped. `sentences`: (passage number, text) in passage order.
+    """
+    best = sorted(range(len(sentences)), key=lambda i: -scores[i])[:keep]
+    chosen = sorted(set(best) | {i - 1 for i in best if i and sentences[i - 1][0] == sentences[i][0]})
+    rank: dict[int, int] = {}
+    for r, i in enumerate(best):
+        rank.setdefault(sentences[i][0], r)
+    out = []
+    for passage in sorted((p for p in passages if p.number in rank), key=lambda p: rank[p.number]):
+        text, previous = "", None
+        for i in (i for i in chosen if sentences[i][0] == passage.number):
+            gap = "" if previous is None else " " if i == previous + 1 else " … "
+            text, previous = text + gap + sentences[i][1], i
+        out.append(PromptSource(passage.number, passage.title, text))
+    return out
+
+
+def build_prompt(chat: ChatFormat, question: str, passages: list[PromptSource], budget: int) -> Prompt:
+    """Fit as many of `passages` (best first, each keeping its number) as `budget` tokens allow.
 
     A passage that does not fit whole is left out rather than cut mid-thought, except the first,
     which is cut to its leading characters so that there is always something to answer from.
     """
     question = chat.defuse(" ".join(question.split()))
-    sources = [PromptSource(i, chat.defuse(title.replace('"', "'")), chat.defuse(text))
-               for i, (title, text) in enumerate(passages, start=1)]
+    sources = [PromptSource(p.number, chat.defuse(p.title.replace('"', "'")), chat.defuse(p.text)) for p in passages]
 
     def encode(chosen: list[PromptSource]) -> tuple[str, list[int]]:
         text = chat.render([{"role": "user", "content": _message(question, chosen)}])
