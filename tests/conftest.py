@@ -26,4 +26,5 @@ def registry():
 
 @pytest.fixture(scope="session")
 def built_models() -> dict:
-    return build_models()
+    """Every model the site offers, by id (`build.py test` has built them before the tests start)."""
+    return build_models(offered=True)

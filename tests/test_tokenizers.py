@@ -38,7 +38,7 @@ def xquad_texts() -> list[str]:
     return texts
 
 
-@pytest.fixture(scope="module", params=["all-minilm-l6-v2", "smollm2-135m-instruct"])
+@pytest.fixture(scope="module", params=["all-minilm-l6-v2", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"])
 def pair(request, built_models):
     path = built_models[request.param] / "tokenizer.json"
     return Tokenizer.from_file(path), reference.Tokenizer.from_file(str(path))

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from quire.tokenizers import BYTE_TO_CHAR, Tokenizer
 
-MODELS = ["all-minilm-l6-v2", "smollm2-135m-instruct"]
+MODELS = ["all-minilm-l6-v2", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"]
 # Characters that exercise the rules: whitespace of every kind, controls, accents and combining marks,
 # case with special mappings, CJK, emoji with joiners and modifiers, digits of other scripts, quotes.
 AWKWARD = (" \t\n\r\x0b\x0c\x1c\x85\xa0\u1680\u2028\u3000\u200b\u200d\ufeff\x00\x04\x07\x7f\ufffd\ue000\ufdd0"
