@@ -52,7 +52,6 @@ class Sampling:
     repetition_penalty: float = 1.0  # > 1 discourages tokens already generated
     stop_strings: tuple[str, ...] = ()
     seed: int = 0
-    copy_bias: float = 0.0  # added to the logit of a token that continues a run copied from the prompt
 
 
 @dataclass
@@ -74,32 +73,6 @@ def _penalised(candidates: list[tuple[int, float]], seen: set[int], penalty: flo
         return candidates
     out = [(t, (l / penalty if l > 0 else l * penalty) if t in seen else l) for t, l in candidates]
     return sorted(out, key=lambda c: -c[1])
-
-
-class CopyTracker:
-    """Where in the prompt the answer's latest tokens also occur, to favour copying on from there.
-
-    Keeps the prompt positions that end the longest run of the answer's last tokens found in the
-    prompt; the tokens after those positions continue a copy. When the answer's newest token breaks
-    every run, the runs restart from that token alone.
-    """
-
-    def __init__(self, prompt: list[int]):
-        self.prompt = prompt
-        self.ends: list[int] = []
-
-    def take(self, token: int) -> None:
-        longer = [e + 1 for e in self.ends if e + 1 < len(self.prompt) and self.prompt[e + 1] == token]
-        self.ends = longer or [i for i, t in enumerate(self.prompt) if t == token]
-
-    def continuations(self) -> set[int]:
-        return {self.prompt[e + 1] for e in self.ends if e + 1 < len(self.prompt)}
-
-
-def _copy_biased(candidates: list[tuple[int, float]], copying: set[int], bias: float) -> list[tuple[int, float]]:
-    if not bias or not copying:
-        return candidates
-    return sorted(((t, l + bias if t in copying else l) for t, l in candidates), key=lambda c: -c[1])
 
 
 def choose(candidates: list[tuple[int, float]], sampling: Sampling, rng: random.Random) -> int:
@@ -174,7 +147,6 @@ def generate(model: GenerationModel, prompt: list[int], sampling: Sampling = Sam
     sent = 0  # characters already streamed
     text, finish = "", "length"
     passes, drafted, accepted = 1, 0, 0
-    copying = CopyTracker(prompt if sampling.copy_bias else [])  # no bias, nothing to track
 
     def emit(token: int) -> str | None:
         """Take `token` as the next one; the finish reason if it ends the answer."""
@@ -204,11 +176,8 @@ def generate(model: GenerationModel, prompt: list[int], sampling: Sampling = Sam
             if cancelled and cancelled():
                 ended = "cancelled"
                 break
-            row = _copy_biased(_penalised(row, set(ids), sampling.repetition_penalty), copying.continuations(),
-                               sampling.copy_bias)
-            token = choose(row, sampling, rng)
+            token = choose(_penalised(row, set(ids), sampling.repetition_penalty), sampling, rng)
             ended = emit(token)
-            copying.take(token)
             if ended or at == len(guesses) or token != guesses[at]:
                 break
             accepted += 1

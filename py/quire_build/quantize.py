@@ -156,6 +156,8 @@ def _tie_embedding(graph: onnx.GraphProto) -> None:
                    and initializers[n.input[1]].dims[-1] == vocab), None)
     if not (embed and dequantize and output):
         raise BuildError("tie_embedding: found no 8-bit embedding Gather and vocabulary-wide MatMulInteger to tie")
+    if any(embed.output[0] in n.input for n in graph.node if n is not dequantize):
+        raise BuildError("tie_embedding: the 8-bit embeddings feed more than their DequantizeLinear")
     weight, weight_zero = output.input[1], output.input[3]
     weight_scale = weight.removesuffix("_quantized") + "_scale"  # quantize_dynamic's naming
     if list(initializers.get(weight_scale, onnx.TensorProto()).dims) != [vocab]:
