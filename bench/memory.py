@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from machine import ForeignCpu, fmt, peer_mounts, table
-from startup import BENCH_WEB, Visit, app_site, peer_answer, peer_prompt, site_registry
+from startup import BENCH_WEB, Visit, app_site, peer_answer, site_registry
 
 # The library, smallest documents first (a --memory-pages cap takes them in this order):
 # (Debian package, file inside it, name in the library).
@@ -345,7 +345,7 @@ def run(args) -> dict:
             peer.wait(lambda ev: any(e["type"] == "ready" for e in ev), "the peer's start-up", tick=meter.tick)
             meter.enter("peer answering")
             last = out["answers"][-1]
-            out["peer_answer"] = peer_answer(peer, peer_prompt(site, last["question"], last["hits"]),
+            out["peer_answer"] = peer_answer(peer, last["answer"]["prompt"],
                                              last["answer"]["tokens"], tick=meter.tick)
             meter.enter(None)
     out["peaks"] = {phase: {**peak, "seconds": meter.spent.get(phase)} for phase, peak in meter.peaks.items()}

@@ -234,22 +234,6 @@ def boot_info(visit: Visit) -> dict:
 
 # ----------------------------------------------------------------------------------------- the peer
 
-def peer_prompt(site: Path, question: str, hits: list[dict]) -> str:
-    """The prompt the app gives its generator for these passages, made by Quire's own prompt code."""
-    from quire.library import Settings
-    from quire.prompting import ChatFormat, PromptSource, build_prompt
-    from quire.tokenizers import Tokenizer
-
-    record = next(m for m in site_registry(site)["models"] if m["role"] == "generation")
-    facts = record["facts"]
-    tokenizer = Tokenizer.from_file(site / "models" / record["id"] / "tokenizer.json")
-    chat = ChatFormat(facts["chat_template"], tokenizer, facts.get("bos", ""), facts.get("eos", ""))
-    passages = [PromptSource(n, f"{h['name']}, page {h['page']}" if h.get("page") else h["name"], h["text"])
-                for n, h in enumerate(hits, start=1)]
-    settings = Settings()
-    return build_prompt(chat, question, passages, settings.prompt_tokens - settings.sampling.max_new_tokens).text
-
-
 def peer_steps(visit: Visit) -> list[dict]:
     rows = []
     for key, step, label in [("import", "Transformers.js", "import transformers.web.min.js"),
@@ -320,14 +304,13 @@ def run(args) -> dict:
                     visit.ask(QUESTION)
                     fetched = sorted({q["path"] for q in visit.requests} & set(big))
                     runs[kind].append({"split": split(visit, registry), "answer": answer_times(visit),
-                                       "boot": boot_info(visit), "hits": visit.json_of("sources"),
+                                       "boot": boot_info(visit), "prompt": (visit.json_of("answer") or {}).get("prompt"),
                                        "big": fetched, "cached": visit.cached(big), "foreign": meter.stop()})
             print(f"  run {r + 1}: " + "; ".join(
                 f"{kind} ready {fmt(_end(runs[kind][-1], 'ready'))} s, answer at {fmt(runs[kind][-1]['answer']['total'])} s"
                 for kind in VISITS), flush=True)
 
-        hits = runs["cold"][0]["hits"] or []
-        prompt = peer_prompt(site, QUESTION, hits)
+        prompt = runs["cold"][0]["prompt"]  # the app's own prompt, so both models get the same work
         tokens = runs["cold"][0]["answer"]["tokens"] or 64
         for r in range(args.startup_runs):
             profile = Path(tmp) / f"peer-profile-{r}"

@@ -81,6 +81,15 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Sentences:
+    """The sentences of an answer's passages, as the extractive answer, the prompt and citations use them."""
+
+    spans: list[Span]
+    vectors: list[Vector]
+    scores: list[float]  # how well each answers the question (quire.citations.answer_scores)
+
+
+@dataclass(frozen=True)
 class FileToAdd:
     """A file of a batch, read only when its turn comes (and not at all when it is too large), so a
     batch holds one file's bytes at a time."""
@@ -117,6 +126,7 @@ class Answer:
     passes: int = 0  # model runs for the generated answer
     drafted: int = 0  # tokens guessed from the sources
     accepted: int = 0  # guesses the model confirmed
+    prompt: str = ""  # what the generator was given, chat template and all
 
     def citations(self) -> list[Span]:
         return self.attribution.citations
@@ -325,14 +335,20 @@ class Library:
 
     # --- answering ------------------------------------------------------------------------------
 
-    def prompt(self, question: str, hits: list[Hit], spans: Sequence[Span] = (),
-               scores: Sequence[float] = ()) -> Prompt:
+    def sentences(self, question: str, hits: list[Hit]) -> Sentences:
+        """The hits' sentences, their vectors, and how well each answers `question`."""
+        passages = [Passage(h.number, h.doc_id, h.start, h.text) for h in hits]
+        spans = [span for p in passages for span in p.spans(lambda at, d=p.doc_id: self.page_at(d, at))]
+        vectors = self.embedding.embed([s.text for s in spans])
+        return Sentences(spans, vectors, answer_scores(question, self.query_vector(question), spans, vectors))
+
+    def prompt(self, question: str, hits: list[Hit], sentences: Sentences | None = None) -> Prompt:
         """The generator's prompt: the question and the passages that fit the budget, numbered as
-        `hits`; with `Settings.focus_sentences`, only the passages' best sentences (`spans` scored
-        by `scores`)."""
+        `hits`; with `Settings.focus_sentences`, only the passages' best sentences."""
         passages = [PromptSource(h.number, _title(h), h.text) for h in hits]
-        if self.settings.focus_sentences and spans:
-            passages = focused(passages, [(s.source, s.text) for s in spans], list(scores),
+        if self.settings.focus_sentences:
+            sentences = sentences or self.sentences(question, hits)
+            passages = focused(passages, [(s.source, s.text) for s in sentences.spans], sentences.scores,
                                self.settings.focus_sentences)
         return build_prompt(self.generation.chat, question, passages,
                             self.settings.prompt_tokens - self.settings.sampling.max_new_tokens)
@@ -348,15 +364,13 @@ class Library:
         started = time.monotonic()
         hits = self.search(question)
         emit("sources", hits)
-        passages = [Passage(h.number, h.doc_id, h.start, h.text) for h in hits]
-        spans = [span for p in passages for span in p.spans(lambda at, d=p.doc_id: self.page_at(d, at))]
-        vectors = self.embedding.embed([s.text for s in spans])
-        scores = answer_scores(question, self.query_vector(question), spans, vectors)
-        extractive = spans[max(range(len(spans)), key=scores.__getitem__)] if spans else None
+        found = self.sentences(question, hits)
+        spans, vectors = found.spans, found.vectors
+        extractive = spans[max(range(len(spans)), key=found.scores.__getitem__)] if spans else None
         emit("extractive", extractive)
-        generated = Generation("", finish="none")
+        generated, prompt = Generation("", finish="none"), None
         if self.generation and hits:
-            prompt = self.prompt(question, hits, spans, scores)
+            prompt = self.prompt(question, hits, found)
             generated = generate(self.generation, prompt.ids, self.settings.sampling,
                                  lambda text: emit("token", text), cancelled, self.settings.draft)
             offered = {s.number for s in prompt.sources}
@@ -367,7 +381,7 @@ class Library:
         attribution = attribute(generated.text, spans, self.embedding.embed, span_vectors, question)
         answer = Answer(question, attribution.text(), generated.text, attribution, extractive, hits,
                         generated.finish, len(generated.ids), time.monotonic() - started,
-                        generated.passes, generated.drafted, generated.accepted)
+                        generated.passes, generated.drafted, generated.accepted, prompt.text if prompt else "")
         emit("answer", answer)
         return answer
 

@@ -93,7 +93,8 @@ class Session:
                                            "sentences": [asdict(s) for s in payload.attribution.sentences],
                                            "citations": [asdict(c) for c in payload.citations()],
                                            "finish": payload.finish, "tokens": payload.tokens,
-                                           "seconds": payload.seconds, "model": self.library.generation.name}))
+                                           "seconds": payload.seconds, "model": self.library.generation.name,
+                                           "prompt": payload.prompt}))
             else:
                 post(kind, _json(payload))
         self.library.ask(question, on_event, lambda: bool(cancelled()))
