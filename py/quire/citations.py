@@ -129,13 +129,9 @@ def answer_scores(question: str, question_vector: Vector, spans: list[Span], vec
     return [score(i) for i in range(len(spans))]
 
 
-def extractive_answer(question: str, question_vector: Vector, spans: list[Span],
-                      vectors: list[Vector]) -> Span | None:
-    """The source sentence that best answers `question` (`answer_scores`)."""
-    if not spans:
-        return None
-    scores = answer_scores(question, question_vector, spans, vectors)
-    return spans[max(range(len(spans)), key=scores.__getitem__)]
+def extractive_answer(spans: list[Span], scores: list[float]) -> Span | None:
+    """The source sentence that best answers the question (`scores` from `answer_scores`)."""
+    return spans[max(range(len(spans)), key=scores.__getitem__)] if spans else None
 
 
 def without_markers(text: str) -> str:

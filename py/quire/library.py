@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from .chunking import Chunker
-from .citations import Attribution, Passage, Span, answer_scores, attribute
+from .citations import Attribution, Passage, Span, answer_scores, attribute, extractive_answer
 from .documents import Block, Document, DocumentError, Limits, check_size, parse
 from .embedding import EmbeddingModel
 from .generation import DRAFT, Generation, GenerationModel, Sampling, generate
@@ -366,7 +366,7 @@ class Library:
         emit("sources", hits)
         found = self.sentences(question, hits)
         spans, vectors = found.spans, found.vectors
-        extractive = spans[max(range(len(spans)), key=found.scores.__getitem__)] if spans else None
+        extractive = extractive_answer(spans, found.scores)
         emit("extractive", extractive)
         generated, prompt = Generation("", finish="none"), None
         if self.generation and hits:
