@@ -58,10 +58,12 @@ def test_a_paraphrase_is_tied_to_its_span_by_meaning(spans, embedding):
 
 def test_the_extractive_answer_is_the_sentence_that_answers(spans, embedding):
     vectors = embedding.embed(["When was the Eiffel Tower finished?"] + [s.text for s in spans])
-    best = extractive_answer(spans, answer_scores("When was the Eiffel Tower finished?", vectors[0], spans, vectors[1:]))
+    best = extractive_answer(spans, answer_scores("When was the Eiffel Tower finished?", vectors[0], spans,
+                                                  vectors[1:]))
     assert best.text.startswith("The Eiffel Tower was finished in 1889")
     vectors = embedding.embed(["Who did Tesla work for?"] + [s.text for s in spans])
-    assert "Edison" in extractive_answer(spans, answer_scores("Who did Tesla work for?", vectors[0], spans, vectors[1:])).text
+    tesla = answer_scores("Who did Tesla work for?", vectors[0], spans, vectors[1:])
+    assert "Edison" in extractive_answer(spans, tesla).text
     assert extractive_answer([], []) is None
 
 
@@ -73,7 +75,8 @@ def test_regression_a_sentence_quoting_the_question_is_not_its_answer(embedding)
                 Passage(2, "doc", 0, DOC[: DOC.index("Nikola")].strip())]
     spans = [s for p in passages for s in p.spans()]
     vectors = embedding.embed([question] + [s.text for s in spans])
-    assert extractive_answer(spans, answer_scores(question, vectors[0], spans, vectors[1:])).text == "Marie Curie was born in Warsaw in 1867."
+    scores = answer_scores(question, vectors[0], spans, vectors[1:])
+    assert extractive_answer(spans, scores).text == "Marie Curie was born in Warsaw in 1867."
 
 
 def test_split_answer_reads_model_markers():
