@@ -268,18 +268,23 @@ CHAR_TO_BYTE = {c: b for b, c in BYTE_TO_CHAR.items()}
 _CONTRACTIONS = ("s", "t", "re", "ve", "m", "ll", "d")
 
 
+def _run(text: str, j: int, test) -> int:
+    """Where the run of characters passing `test` that starts at `j` ends."""
+    while j < len(text) and test(text[j]):
+        j += 1
+    return j
+
+
+def _is_other(ch: str) -> bool:
+    """Neither whitespace, a letter nor a number: the regexes' [^\\s\\p{L}\\p{N}]."""
+    return ch not in WHITESPACE and not _is_letter(ch) and not _is_number(ch)
+
+
 def gpt2_split(text: str) -> list[str]:
     """The GPT-2 pre-tokenizer regex, written out by hand because Python's `re` lacks \\p{L}:
     's|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+
     """
     pieces, i, n = [], 0, len(text)
-
-    def run(j: int, test) -> int:
-        while j < n and test(text[j]):
-            j += 1
-        return j
-
-    other = lambda c: c not in WHITESPACE and not _is_letter(c) and not _is_number(c)  # noqa: E731
     while i < n:
         ch = text[i]
         if ch == "'":
@@ -291,16 +296,16 @@ def gpt2_split(text: str) -> list[str]:
         start = i + 1 if ch == " " and i + 1 < n else i
         head = text[start] if start < n else ""
         end = None
-        for test in (_is_letter, _is_number, other):
+        for test in (_is_letter, _is_number, _is_other):
             if head and test(head):
-                end = run(start, test)
+                end = _run(text, start, test)
                 break
         if end is not None:
             pieces.append(text[i:end])
             i = end
             continue
         # Whitespace: take the run, but leave its last character to prefix a following word.
-        end = run(i, lambda c: c in WHITESPACE)
+        end = _run(text, i, lambda c: c in WHITESPACE)
         if end < n and end - i > 1:
             end -= 1
         pieces.append(text[i:end])
@@ -334,13 +339,6 @@ def qwen2_split(text: str) -> list[str]:
     after it; whitespace up to its last line break; whitespace but its last character; whitespace.
     """
     pieces, i, n = [], 0, len(text)
-
-    def run(j: int, test) -> int:
-        while j < n and test(text[j]):
-            j += 1
-        return j
-
-    other = lambda c: c not in WHITESPACE and not _is_letter(c) and not _is_number(c)  # noqa: E731
     line_break = lambda c: c in "\r\n"  # noqa: E731
     while i < n:
         ch = text[i]
@@ -352,15 +350,15 @@ def qwen2_split(text: str) -> list[str]:
                 i += 1 + len(suffix)
                 continue
         if _is_letter(ch):
-            end = run(i, _is_letter)
+            end = _run(text, i, _is_letter)
         elif not line_break(ch) and not _is_number(ch) and i + 1 < n and _is_letter(text[i + 1]):
-            end = run(i + 1, _is_letter)
+            end = _run(text, i + 1, _is_letter)
         elif _is_number(ch):
             end = i + 1
-        elif other(ch) or (ch == " " and i + 1 < n and other(text[i + 1])):
-            end = run(run(i + 1, other), line_break)
+        elif _is_other(ch) or (ch == " " and i + 1 < n and _is_other(text[i + 1])):
+            end = _run(text, _run(text, i + 1, _is_other), line_break)
         else:  # whitespace
-            end = run(i, lambda c: c in WHITESPACE)
+            end = _run(text, i, lambda c: c in WHITESPACE)
             breaks = [j for j in range(i, end) if line_break(text[j])]
             if breaks:
                 end = breaks[-1] + 1
