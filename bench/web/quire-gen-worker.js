@@ -1,8 +1,8 @@
 // Quire's answer path as web/worker.js runs it: Pyodide with the quire wheel, onnxruntime-web set up
-// by configureOrt, onnx-bridge.js's Generator over the chosen model's file, web/candidates.js between
+// by configureOrt, onnx-bridge.js's Generator over the chosen model's files, web/candidates.js between
 // them, and quire.generation's decode loop in Python (bench/web/quire_gen_bench.py times it).
 import { loadPyodide } from "/pyodide/pyodide.mjs";
-import { configureOrt, Generator } from "/onnx-bridge.js";
+import { configureOrt, Generator, modelFiles } from "/onnx-bridge.js";
 import { candidateSteps } from "/candidates.js";
 import { serveJobs } from "./jobs.js";
 
@@ -23,10 +23,11 @@ async function init({ model: modelId }) {
   configureOrt(ort, site("/ort/"));
   const registry = await text("/models/registry.json");
   const model = JSON.parse(registry).models.find((m) => m.id === modelId);
-  const bytes = new Uint8Array(await (await fetch(`/models/${model.id}/${model.file}`)).arrayBuffer());
-  const config = JSON.parse(await text(`/models/${model.id}/config.json`));
+  const folder = `/models/${model.id}/`;
+  const weights = new Uint8Array(await (await fetch(folder + model.weights)).arrayBuffer());
+  const config = JSON.parse(await text(`${folder}config.json`));
   const t2 = performance.now();
-  const generator = await Generator.load(ort, bytes, config, ["wasm"]);
+  const generator = await Generator.load(ort, modelFiles(folder, model, weights), config, ["wasm"]);
   const t3 = performance.now();
   pyodide.runPython(await text("/bench/quire_gen_bench.py"));
   bench = pyodide.globals.get("GenBench")(JSON.stringify(model), await text(`/models/${model.id}/tokenizer.json`),

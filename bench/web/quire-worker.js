@@ -3,7 +3,7 @@
 // the default int8 model, and quire.embedding.EmbeddingModel calling BrowserEmbedder from Python
 // (entered through callPromising, so run_sync can wait on the embedder's promises).
 import { loadPyodide } from "/pyodide/pyodide.mjs";
-import { configureOrt, Embedder } from "/onnx-bridge.js";
+import { configureOrt, Embedder, modelFiles } from "/onnx-bridge.js";
 import { serveJobs } from "./jobs.js";
 
 let bench = null;
@@ -16,21 +16,8 @@ class FixedWidthEmbedder {
     this.width = width;
   }
 
-  async embed(batch) {
-    const { ort, session } = this.inner;
-    const width = this.width;
-    const ids = new BigInt64Array(batch.length * width);
-    const mask = new BigInt64Array(batch.length * width);
-    batch.forEach((seq, row) => seq.forEach((id, col) => {
-      ids[row * width + col] = BigInt(id);
-      mask[row * width + col] = 1n;
-    }));
-    const dims = [batch.length, width];
-    const feeds = { input_ids: new ort.Tensor("int64", ids, dims), attention_mask: new ort.Tensor("int64", mask, dims) };
-    if (session.inputNames.includes("token_type_ids")) {
-      feeds.token_type_ids = new ort.Tensor("int64", new BigInt64Array(ids.length), dims);
-    }
-    return (await session.run(feeds, ["sentence_embedding"])).sentence_embedding.data;
+  embed(batch) {
+    return this.inner.embed(batch, this.width);
   }
 }
 const site = (path) => new URL(path, location.href).href;
@@ -53,10 +40,11 @@ async function init({ threads, texts }) {
   if (threads) ort.env.wasm.numThreads = threads; // an ablation; otherwise as the app configures it
   const registry = await text("/models/registry.json");
   const model = JSON.parse(registry).models.find((m) => m.role === "embedding");
-  const modelUrl = `/models/${model.id}/${model.file}`;
-  const bytes = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
+  const folder = `/models/${model.id}/`;
+  const modelUrl = folder + model.file;
+  const weights = new Uint8Array(await (await fetch(folder + model.weights)).arrayBuffer());
   const t2 = performance.now();
-  const embedder = await Embedder.load(ort, bytes, ["wasm"]);
+  const embedder = await Embedder.load(ort, modelFiles(folder, model, weights), ["wasm"]);
   const t3 = performance.now();
 
   pyodide.runPython(await text("/bench/quire_bench.py"));

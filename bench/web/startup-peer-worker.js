@@ -26,8 +26,8 @@ async function boot() {
   env.allowLocalModels = true;
   env.localModelPath = "/models/";
   env.backends.onnx.wasm.wasmPaths = "/tjs-ort/";
-  await step("embedding pipeline", () => pipeline("feature-extraction", embedding.id, { dtype: "q8", device: "wasm" }));
-  generator = await step("generation pipeline", () => pipeline("text-generation", generation.id, { dtype: "q8", device: "wasm" }));
+  await step("embedding pipeline", () => pipeline("feature-extraction", embedding.id, { dtype: "q8", device: "wasm", use_external_data_format: true }));
+  generator = await step("generation pipeline", () => pipeline("text-generation", generation.id, { dtype: "q8", device: "wasm", use_external_data_format: true }));
   post("ready", { backend: "wasm", threads: env.backends.onnx.wasm.numThreads, isolated: self.crossOriginIsolated });
 }
 

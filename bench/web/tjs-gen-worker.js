@@ -12,7 +12,7 @@ async function init({ threads, model }) {
   const { env, pipeline } = tjs;
   TextStreamer = tjs.TextStreamer;
   const t0 = performance.now();
-  generator = await pipeline("text-generation", model, { dtype: "q8", device: "wasm" });
+  generator = await pipeline("text-generation", model, { dtype: "q8", device: "wasm", use_external_data_format: true });
   const t1 = performance.now();
   return {
     sessionSeconds: (t1 - t0) / 1000, threads: env.backends.onnx.wasm.numThreads, version: env.version,

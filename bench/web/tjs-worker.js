@@ -13,7 +13,7 @@ async function init({ threads, texts: textsUrl, model }) {
   const { env, pipeline } = await loadPeer(threads);
   texts = await (await fetch(textsUrl)).json();
   const t0 = performance.now();
-  extractor = await pipeline("feature-extraction", model, { dtype: "q8", device: "wasm" });
+  extractor = await pipeline("feature-extraction", model, { dtype: "q8", device: "wasm", use_external_data_format: true });
   const t1 = performance.now();
   await extractor(texts.slice(0, 8), { pooling: "mean", normalize: true }); // warm-up, not timed
   const t2 = performance.now();

@@ -37,6 +37,12 @@ class Variant:
     tie_embedding: bool = False  # embeddings read from the output projection's weights
     checks: dict = field(default_factory=dict)  # thresholds the build verifies
 
+    @property
+    def weights(self) -> str:
+        """The file beside `file` that holds its weights (ONNX external data, in one file):
+        "onnx/model_quantized.onnx_data", the name onnxruntime and Transformers.js look for."""
+        return self.file + "_data"
+
 
 @dataclass(frozen=True)
 class ModelRecord:
@@ -104,8 +110,9 @@ def _record(raw: dict) -> ModelRecord:
     if default_variant not in {v.name for v in variants}:
         raise RegistryError(f"{where}: default quantization {default_variant!r} is not one of its variants")
     for v in variants:
-        if v.file not in raw["files"]:
-            raise RegistryError(f"{where}: variant {v.name} file {v.file} is not listed in [files]")
+        for file in (v.file, v.weights):
+            if file not in raw["files"]:
+                raise RegistryError(f"{where}: variant {v.name} file {file} is not listed in [files]")
     return ModelRecord(
         id=raw["id"], name=raw["name"], role=role, default=bool(raw.get("default", False)),
         license=raw["license"], license_file=raw["license_file"], notice=raw["notice"],

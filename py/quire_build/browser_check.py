@@ -38,11 +38,11 @@ def browser_check(rec: ModelRecord, folder: Path, report: dict) -> dict:
     with check_server({"/model": folder}) as url, chromium() as context:
         page, errors = open_check_page(context, url)
         for v in rec.variants:
-            model_url = f"/model/{v.file}"
+            files = {"file": v.file, "weights": v.weights}
             try:
                 if rec.role == "embedding":
-                    got = np.asarray(page.evaluate("([u, b]) => quireCheck.embed(u, b)",
-                                                   [model_url, report["token_ids"]]), dtype=np.float32)
+                    got = np.asarray(page.evaluate("([f, b]) => quireCheck.embed('/model/', f, b)",
+                                                   [files, report["token_ids"]]), dtype=np.float32)
                     ref = np.asarray(report["variants"][v.name]["vectors"], dtype=np.float32)
                     got = got.reshape(ref.shape)
                     cos = (got * ref).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(ref, axis=1))
@@ -50,8 +50,8 @@ def browser_check(rec: ModelRecord, folder: Path, report: dict) -> dict:
                     results[v.name] = {"min_cosine_to_cpython": value}
                 else:
                     config = json.loads((folder / "config.json").read_text())
-                    top1 = page.evaluate("([u, c, p, k]) => quireCheck.teacherForced(u, c, p, k)",
-                                         [model_url, config, report["prompts"], report["continuations"]])
+                    top1 = page.evaluate("([f, c, p, k]) => quireCheck.teacherForced('/model/', f, c, p, k)",
+                                         [files, config, report["prompts"], report["continuations"]])
                     ref = report["variants"][v.name]["top1"]
                     pairs = [(a, b) for t, r in zip(top1, ref) for a, b in zip(t, r)]
                     value = sum(a == b for a, b in pairs) / len(pairs)

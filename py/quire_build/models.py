@@ -13,7 +13,7 @@ from quire.registry import ModelRecord, load_registry
 
 from . import ROOT, BuildError
 from .cache import model_dir
-from .layout import check_sizes, smoke_run, validate_model_dir
+from .layout import check_sizes, move_weights_beside, smoke_run, validate_model_dir
 
 REGISTRY = ROOT / "models" / "registry.toml"
 OUT = ROOT / "models" / "out"  # links to the cached folders, for people and for the site build
@@ -54,6 +54,7 @@ def _convert(rec: ModelRecord, folder: Path, browser: bool) -> dict:
             print(f"  {rec.id}: quantizing {v.name} ({v.method})", flush=True)
             quantize(rec.id, v.method, folder / "onnx" / "model.onnx", folder / v.file, v.keep_fp32, v.keep_int8,
                      v.tie_embedding)
+            move_weights_beside(folder / v.file, folder / v.weights)
         # "source:NAME" is a license text that ships inside the source package itself.
         license_text = (Path(tmp) / rec.license_file.removeprefix("source:")
                         if rec.license_file.startswith("source:") else ROOT / "models" / rec.license_file)
@@ -62,9 +63,8 @@ def _convert(rec: ModelRecord, folder: Path, browser: bool) -> dict:
         found = validate_model_dir(folder, rec.id)
         if found["role"] != rec.role:
             raise BuildError(f"{rec.id}: the registry says {rec.role} but the files hold a {found['role']} model")
-        if external := [v.file for v in rec.variants if v.file not in found["self_contained"]]:
-            raise BuildError(f"{rec.id}: {', '.join(external)} keeps weights in external files; the browser "
-                             "loads one self-contained .onnx file per model")
+        if wrong := [v.file for v in rec.variants if found["weights"][v.file] != [v.weights]]:
+            raise BuildError(f"{rec.id}: {', '.join(wrong)} should keep all its weights in one file beside it")
         sizes = check_sizes(rec.id, folder, rec.files)
         print(f"  {rec.id}: verifying against the source model", flush=True)
         report = VERIFIERS[rec.role](rec, src, folder) | {"sizes": sizes}

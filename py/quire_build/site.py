@@ -9,7 +9,7 @@
     dist/hnswlib/           hnswlib-wasm
     dist/models/<id>/       each offered model (the defaults and those the page's picker offers):
                             configs, tokenizer, LICENSE, NOTICE.md, verification.json and the
-                            default variant's .onnx only
+                            default variant only (its .onnx graph and its .onnx_data weights)
     dist/models/registry.json   their records, for the page and the worker (see `_registry`)
     dist/precache.json      every file with its size and sha256, and a `version` (a hash of that
                             list), for the service worker; written last
@@ -255,11 +255,12 @@ def _lock(wheels: list[Path], info: dict) -> dict:
 # ------------------------------------------------------------------------------------------ models
 
 def _model_files(rec, folder: Path) -> dict[str, Path]:
-    """The files the browser needs: every listed non-model file, and the default variant's .onnx."""
-    variant = rec.variant().file
-    wanted = [f for f in rec.files if not f.endswith((".onnx", ".onnx_data"))] + ["verification.json", variant]
+    """The files the browser needs: every listed non-model file, and the default variant's graph and weights."""
+    variant = rec.variant()
+    model = [variant.file, variant.weights]
+    wanted = [f for f in rec.files if not f.endswith((".onnx", ".onnx_data"))] + ["verification.json", *model]
     files = {name: folder / name for name in wanted if (folder / name).is_file()}
-    for required in ("config.json", "tokenizer.json", "LICENSE", "NOTICE.md", "verification.json", variant):
+    for required in ("config.json", "tokenizer.json", "LICENSE", "NOTICE.md", "verification.json", *model):
         if required not in files:
             raise BuildError(f"{rec.id}: {folder / required} is missing; run `build.py models`")
     return files
@@ -293,9 +294,10 @@ def _source_label(rec) -> str:
 def _registry(records: list, files: dict[str, dict[str, Path]], index: dict) -> dict:
     """registry.json: {"defaults": {role: id}, "models": [record...], "index": {M, ef_construction,
     ef}} (the vector index's parameters, which web/hnsw-index.js reads), each record with `path` (its
-    folder, relative to the site), `variant` and `file` (the shipped .onnx, in that folder), `files`
-    ({name: bytes}), `download_bytes` (that .onnx's size), `facts` (dims/window/pooling/normalize, or
-    context/chat_template/stop_tokens/bos/eos), `verification` (the build's measured figures for that
+    folder, relative to the site), `variant`, `file` and `weights` (the shipped .onnx graph and the
+    file beside it with its weights, in that folder), `files` ({name: bytes}), `download_bytes` (the
+    two files' size), `facts` (dims/window/pooling/normalize, or context/chat_template/stop_tokens/
+    bos/eos), `verification` (the build's measured figures for that
     variant), and what the page's model picker shows: `license`, `notice`, `caution` ("" if none),
     `measured` (bench figures, such as decode_tokens_per_second) and `source` (its PyPI packages)."""
     models = []
@@ -307,7 +309,8 @@ def _registry(records: list, files: dict[str, dict[str, Path]], index: dict) -> 
             "id": rec.id, "name": rec.name, "role": rec.role, "license": rec.license, "notice": rec.notice,
             "caution": rec.caution, "measured": rec.measured, "source": _source_label(rec),
             "path": f"models/{rec.id}/", "variant": variant.name, "quantization": variant.method,
-            "file": variant.file, "files": sizes, "download_bytes": sizes[variant.file],
+            "file": variant.file, "weights": variant.weights, "files": sizes,
+            "download_bytes": sizes[variant.file] + sizes[variant.weights],
             "facts": rec.facts, "verification": _verification_summary(report, variant.name),
         })
     defaults = {rec.role: rec.id for rec in records if rec.default}

@@ -10,9 +10,13 @@ import base64
 import socket
 import subprocess
 import sys
+import threading
 import time
 
+import psutil
+
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
 
 from quire_build import ROOT
 
@@ -45,6 +49,19 @@ class Serve:
     def __exit__(self, *exc) -> None:
         self.process.terminate()
         self.process.wait(30)
+
+
+def open_app(page, url: str):
+    """The app at `url` in `page`, once its models have loaded and it lists the library."""
+    page.goto(url + "/")
+    page.wait_for_selector("body.ready", timeout=STARTUP)
+    expect(page.locator("#empty-library, #documents li").first).to_be_visible(timeout=ANSWER)
+    return page
+
+
+def listed(page) -> list[str]:
+    """The names of the documents the page lists."""
+    return page.locator("#documents li .name").all_text_contents()
 
 
 def wait_until(page, expression: str, timeout: int) -> None:
@@ -120,3 +137,34 @@ def assert_consistent(stored: dict, dims: int = 384) -> list[str]:
     assert set(stored["sizes"]) == expected if listed else set(stored["sizes"]) <= expected, \
         f"stored but not listed: {sorted(set(stored['sizes']) - expected)}"
     return [doc["name"] for doc in listed]
+
+
+class RendererPeak:
+    """The highest RSS of any Chromium renderer process (the tab's holds the page, its worker and
+    their WebAssembly memory), sampled every 0.2 s in a thread."""
+
+    def __init__(self):
+        self.peak, self._stop = 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def now(self) -> int:
+        rss = []
+        for p in psutil.Process().children(recursive=True):
+            try:
+                if "--type=renderer" in p.cmdline():
+                    rss.append(p.memory_info().rss)
+            except psutil.Error:
+                continue
+        return max(rss, default=0)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, self.now())
+
+    def __enter__(self) -> RendererPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()

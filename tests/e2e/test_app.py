@@ -153,7 +153,8 @@ def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
     # The record holds what the workers and the service worker fetched, not only the page.
     paths = {urlparse(r.url).path for r in requests}
     assert {"/precache.json", "/sw-version.js", "/wheels/pyodide-lock.json",
-            "/models/all-minilm-l6-v2/onnx/model_quantized.onnx", "/ort/ort-wasm-simd-threaded.wasm"} <= paths
+            "/models/all-minilm-l6-v2/onnx/model_quantized.onnx", "/models/all-minilm-l6-v2/onnx/model_quantized.onnx_data",
+            "/ort/ort-wasm-simd-threaded.wasm"} <= paths
 
 
 def test_a_plain_static_host_gets_threads_and_a_software_gpu_is_not_used(built_models):

@@ -8,7 +8,7 @@ import time
 
 from playwright.sync_api import expect
 
-from browser_app import ANSWER, STARTUP, ask, assert_consistent, drop, stored_library
+from browser_app import ANSWER, STARTUP, ask, assert_consistent, drop, listed, open_app, stored_library
 from quire_build.docsets import docsets
 from quire_build.serve import Background
 from quire_build.site import build_site
@@ -19,18 +19,6 @@ from samples import LIBRARY
 BATCH = ["python-tutorial-venv.html", "python-howto-sorting.html", "nodejs-url.md", "nodejs-events.md",
          "python-tutorial-errors.html", "python-howto-unicode.html"]
 STORAGE_FULL = "not added: saving the library: storage is full: free space or remove documents (QuotaExceededError)"
-
-
-def open_app(browser, url: str):
-    page = browser.new_page()
-    page.goto(url + "/")
-    page.wait_for_selector("body.ready", timeout=STARTUP)
-    expect(page.locator("#empty-library, #documents li").first).to_be_visible(timeout=ANSWER)
-    return page
-
-
-def listed(page) -> list[str]:
-    return page.locator("#documents li .name").all_text_contents()
 
 
 def wait_mid_add(page, documents: int, step: str = "embedding", timeout: float = 600) -> None:
@@ -55,7 +43,7 @@ def test_a_reload_or_a_closed_tab_mid_add_leaves_whole_documents(built_models):
     mixed = docsets() / "mixed"
     batch = [str(mixed / name) for name in BATCH]
     with chromium() as browser, Background({"/": build_site()}) as url:
-        page = open_app(browser, url)
+        page = open_app(browser.new_page(), url)
         drop(page, "bridges.pdf", LIBRARY["bridges.pdf"])
         expect(page.locator("#documents li")).to_have_count(1, timeout=ANSWER)
 
@@ -73,7 +61,7 @@ def test_a_reload_or_a_closed_tab_mid_add_leaves_whole_documents(built_models):
         page.set_input_files("#picker", batch)
         wait_mid_add(page, len(after_reload) + 1)
         page.close()
-        page = open_app(browser, url)
+        page = open_app(browser.new_page(), url)
         after_close = assert_lists_what_is_stored(page)
         assert after_close[: len(after_reload) + 1] == [*after_reload, BATCH[len(after_reload) - 1]]
 
@@ -90,7 +78,7 @@ def test_a_reload_or_a_closed_tab_mid_add_leaves_whole_documents(built_models):
 def test_a_full_storage_quota_refuses_the_file_and_keeps_the_library(built_models):
     document = docsets() / "mixed" / "python-howto-unicode.html"  # 82 KB of HTML, 65 passages
     with chromium() as browser, Background({"/": build_site()}) as url:
-        page = open_app(browser, url)
+        page = open_app(browser.new_page(), url)
         # Room for a few KB more than the app itself (its files in the service worker's cache): the
         # first document's (~5 KB stored) fits, the next one's text, passages and vectors (~190 KB)
         # do not. Chromium applies the override only before the origin's first write to IndexedDB, and
@@ -122,7 +110,7 @@ def test_a_full_storage_quota_refuses_the_file_and_keeps_the_library(built_model
 def test_a_second_tab_waits_for_the_first_to_close_and_loses_nothing(built_models):
     # Two tabs each holding the library would each save their own list, the later dropping the other's.
     with chromium() as browser, Background({"/": build_site()}) as url:
-        first = open_app(browser, url)
+        first = open_app(browser.new_page(), url)
         drop(first, "bridges.pdf", LIBRARY["bridges.pdf"])
         expect(first.locator("#documents li")).to_have_count(1, timeout=ANSWER)
         second = browser.new_page()

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from playwright.sync_api import expect
 
-from browser_app import ANSWER, RECORD_VIOLATIONS, STARTUP, ask, drop
+from browser_app import ANSWER, RECORD_VIOLATIONS, ask, drop, open_app
 from quire_build.serve import Background
 from quire_build.site import PAGE_POLICY, WORKER_POLICY, build_site
 from quire_build.toolchain import chromium
@@ -83,8 +83,7 @@ def test_document_markup_is_shown_as_text_and_never_runs(built_models):
             r.headers.get("content-security-policy")))
         page = browser.new_page()
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.goto(url + "/")
-        page.wait_for_selector("body.ready", timeout=STARTUP)
+        open_app(page, url)
 
         # The policy is in force: the page's <meta>, the page's header and the worker's own header
         # (worker.js is also fetched as plain data, for the service worker's cache, with the page's).

@@ -5,12 +5,9 @@ the non-UTF-8 files are stored as the text of their UTF-8 twins."""
 
 from __future__ import annotations
 
-import threading
-
-import psutil
 from playwright.sync_api import expect
 
-from browser_app import ANSWER, STARTUP, ask, assert_consistent, drop, stored_library
+from browser_app import ANSWER, RendererPeak, ask, assert_consistent, drop, listed, open_app, stored_library
 from hostile_set import CJK, EXPECTED, hostile_files, utf8_twin, words
 from quire_build.serve import Background
 from quire_build.site import build_site
@@ -18,40 +15,9 @@ from quire_build.toolchain import chromium
 from samples import LIBRARY
 
 INGEST = 900_000  # ms: the set holds an 8 MB, 137-page PDF (~830 passages) among its 38 files
-# The tab's renderer holds ~2 GB once the models are loaded (docs/benchmarks.md, Memory) and grew
+# The tab's renderer holds ~1.4 GB once the models are loaded (docs/benchmarks.md, Memory) and grew
 # ~120 MB ingesting 1,000 real pages; the 400 MB ratio bomb alone would add 400 MB if it were opened.
 MAX_GROWTH_MB = 350
-
-
-class RendererPeak:
-    """The highest RSS of any Chromium renderer process (the tab's holds the page, its worker and
-    their WebAssembly memory), sampled every 0.2 s in a thread."""
-
-    def __init__(self):
-        self.peak, self._stop = 0, threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def now(self) -> int:
-        rss = []
-        for p in psutil.Process().children(recursive=True):
-            try:
-                if "--type=renderer" in p.cmdline():
-                    rss.append(p.memory_info().rss)
-            except psutil.Error:
-                continue
-        return max(rss, default=0)
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.2):
-            self.peak = max(self.peak, self.now())
-
-    def __enter__(self) -> RendererPeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def test_the_whole_hostile_set_in_the_page(built_models):
@@ -60,8 +26,7 @@ def test_the_whole_hostile_set_in_the_page(built_models):
     added = sorted(name for name, reason in EXPECTED.items() if reason is None)
     with chromium() as browser, Background({"/": build_site()}) as url:
         page = browser.new_page()
-        page.goto(url + "/")
-        page.wait_for_selector("body.ready", timeout=STARTUP)
+        open_app(page, url)
         drop(page, "bridges.pdf", LIBRARY["bridges.pdf"])
         expect(page.locator("#documents li")).to_have_count(1, timeout=ANSWER)
         meter = RendererPeak()
@@ -80,8 +45,8 @@ def test_the_whole_hostile_set_in_the_page(built_models):
         assert sorted(shown) == sorted(refused)
         for name, reason in refused.items():
             assert shown[name].startswith(f"not added: {reason}"), (name, shown[name])
-        listed = page.locator("#documents li .name").all_text_contents()
-        assert sorted(listed) == sorted(["bridges.pdf", *added])
+        names = listed(page)
+        assert sorted(names) == sorted(["bridges.pdf", *added])
         expect(page.locator("#notice")).to_be_hidden()
 
         # The worker still answers, from the document that was there before.
@@ -89,7 +54,7 @@ def test_the_whole_hostile_set_in_the_page(built_models):
         assert "Hanna Lindqvist" in page.text_content("#extractive")
 
         stored = stored_library(page)
-        assert sorted(assert_consistent(stored)) == sorted(listed)
+        assert sorted(assert_consistent(stored)) == sorted(names)
         texts = {doc["name"]: stored["json"][f"doc/{doc['id']}.json"]["text"]
                  for doc in stored["json"]["library.json"]["documents"]}
         for encoding in CJK:

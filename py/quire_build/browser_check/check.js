@@ -1,7 +1,7 @@
 // Runs a converted model in onnxruntime-web (WASM) through the app's own bridge, for build.py's
 // browser check. Python drives it with Playwright and compares against CPython onnxruntime.
 import * as ort from "/vendor/ort/ort.wasm.min.mjs";
-import { configureOrt, Embedder, Generator } from "/web/onnx-bridge.js";
+import { configureOrt, Embedder, Generator, modelFiles } from "/web/onnx-bridge.js";
 
 configureOrt(ort, "/vendor/ort/");
 
@@ -14,8 +14,9 @@ function argmax(values) {
 window.quireCheck = {
   threads: () => ort.env.wasm.numThreads,
 
-  async embed(url, batch) {
-    const embedder = await Embedder.load(ort, url);
+  // folder: the model folder's URL; variant: its {file, weights} (as registry.json names them).
+  async embed(folder, variant, batch) {
+    const embedder = await Embedder.load(ort, modelFiles(folder, variant));
     try {
       return Array.from(await embedder.embed(batch));
     } finally {
@@ -25,8 +26,8 @@ window.quireCheck = {
 
   // The top-1 token at each position of `continuation`, feeding the true tokens one at a time
   // through the KV cache after a prefill of the prompt.
-  async teacherForced(url, config, prompts, continuations) {
-    const generator = await Generator.load(ort, url, config);
+  async teacherForced(folder, variant, config, prompts, continuations) {
+    const generator = await Generator.load(ort, modelFiles(folder, variant), config);
     try {
       const results = [];
       for (let p = 0; p < prompts.length; p++) {
