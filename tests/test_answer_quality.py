@@ -32,14 +32,15 @@ def test_generated_answers_hold_the_answer_and_stay_short(report):
     print("\n" + report.table())
     a = report.answers
     assert report.questions == SAMPLE
-    # Measured on this sample (2026-12-05, Qwen2.5-Coder-0.5B): contains 14 of 24, F1 0.171.
-    assert a["contains"] >= 12 / SAMPLE and a["f1"] >= 0.12
+    # Measured on this sample (2026-12-05, Qwen2.5-Coder-0.5B, answers as shown by quire.concise):
+    # contains 14 of 24, F1 0.338 (the model's whole sentences: 0.171).
+    assert a["contains"] >= 12 / SAMPLE and a["f1"] >= 0.28
     assert a["hit_limit"] == 0 and a["new_tokens"] <= 40  # one sentence, not a ramble to the limit
 
 
 def test_citations_point_at_the_answer(report):
     a = report.answers
-    # Measured: precision 0.850, coverage 0.800.
+    # Measured: precision 0.783, coverage 0.958.
     assert a["citation_precision"] >= 0.7 and a["citation_coverage"] >= 0.7
 
 

@@ -146,7 +146,7 @@ def evaluate(library: Library, questions: list[Question], generate: bool = True,
         scores["extractive_f1"] += token_f1(extractive, q.answers)
         scores["extractive_em"] += exact_match(extractive, q.answers)
         if generate:
-            said = without_markers(answer.generated)  # "[1]" is a reference, not part of the answer
+            said = without_markers(answer.text)  # as shown; "[1]" is a reference, not part of the answer
             scores["contains"] += contains(said, q.answers)
             scores["f1"] += token_f1(said, q.answers)
             scores["em"] += exact_match(said, q.answers)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 from .chunking import Chunker
 from .citations import Attribution, Passage, Span, answer_scores, attribute, extractive_answer
+from .concise import concise
 from .documents import Block, Document, DocumentError, Limits, check_size, parse
 from .embedding import EmbeddingModel
 from .generation import DRAFT, Generation, GenerationModel, Sampling, generate
@@ -115,7 +116,7 @@ class Added:
 @dataclass
 class Answer:
     question: str
-    text: str  # the generated answer with verified citation markers
+    text: str  # the answer as shown (quire.concise), with verified citation markers
     generated: str  # what the model wrote
     attribution: Attribution
     extractive: Span | None
@@ -378,7 +379,8 @@ class Library:
             spans, span_vectors = [s for s, _ in usable], [v for _, v in usable]
         else:
             span_vectors = vectors
-        attribution = attribute(generated.text, spans, self.embedding.embed, span_vectors, question)
+        shown = concise(question, generated.text)
+        attribution = attribute(shown, spans, self.embedding.embed, span_vectors, question)
         answer = Answer(question, attribution.text(), generated.text, attribution, extractive, hits,
                         generated.finish, len(generated.ids), time.monotonic() - started,
                         generated.passes, generated.drafted, generated.accepted, prompt.text if prompt else "")
