@@ -67,7 +67,7 @@ def test_sources_come_first_then_the_extractive_answer_then_tokens_then_the_answ
     assert events[0][1][0].name == "cider.pdf" and events[0][1][0].page == 1
     assert answer.extractive.text == "The cider is pressed in November."
     assert answer.generated == "The cider is pressed in November [1]."
-    assert answer.text == "The cider is pressed in November. [1]"
+    assert answer.text == "November. [1]"  # as shown: what the answer adds to the question, cited
     cited = answer.citations()[0]
     document = library.document(cited.doc_id)
     assert document.text[cited.start:cited.end] == cited.text == "The cider is pressed in November."

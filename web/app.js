@@ -234,6 +234,8 @@ function showAnswer(answer) {
     }
   }
   $("answer").replaceChildren(...(parts.length ? parts : [document.createTextNode("(no answer)")]));
+  // The shown answer is the model's sentence cut to the fact (quire.concise); its words stay at hand.
+  $("answer").title = answer.generated.trim() ? `The model's words: ${answer.generated.trim()}` : "";
   const stopped = { cancelled: "stopped", length: "cut at the length limit" }[answer.finish];
   const unchecked = answer.sentences.filter((s) => !s.citations.length).length;
   $("answer-meta").textContent = [

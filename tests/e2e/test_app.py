@@ -63,6 +63,9 @@ def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
         assert "bridges.pdf, page 2" in page.text_content("#extractive-source")
         assert "bridges.pdf" in page.text_content("#sources")
         assert "Lindqvist" in page.text_content("#answer")
+        # The answer is cut to the fact; the model's whole sentence is its title.
+        said = page.get_attribute("#answer", "title")
+        assert said.startswith("The model's words: ") and "Lindqvist" in said
         page.click("#answer button.cite")
         page.wait_for_selector("#viewer:not([hidden]) mark")
         assert "Hanna Lindqvist" in page.text_content("#viewer mark")
