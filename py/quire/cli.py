@@ -104,8 +104,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = library.ask(args.question, on_event)
     if library.generation:
         print()
-        if answer.text != answer.generated.strip():
-            print(f"\nWith checked citations: {answer.text or '(no answer)'}")
+        if answer.text != answer.generated.strip():  # cut to the fact (quire.concise), citations checked
+            print(f"\nIn short: {answer.text or '(no answer)'}")
     if answer.citations():
         print("\nCitations:")
         for n, span in enumerate(answer.citations(), start=1):
