@@ -119,13 +119,15 @@ def unchanged_file(model_dir: Path, file: str, name: str, data: bytes) -> dict:
     """Adding a file the library already holds: Library.add hashes the bytes and returns at once."""
     from quire.backends.cpython import FileStore, HnswIndex
     from quire.library import Library
+    from quire.registry import load_index_params
 
     record = _embedding_record()
     model = EmbeddingModel.from_facts(record.id, record.facts, Tokenizer.from_file(model_dir / "tokenizer.json"),
                                       OnnxEmbedder(model_dir, file))
     with tempfile.TemporaryDirectory(prefix="quire-bench-lib-") as tmp:
-        library = Library(FileStore(Path(tmp) / "store"), HnswIndex(record.facts["dims"], Path(tmp) / "v.hnsw"),
-                          model)
+        index = HnswIndex(record.facts["dims"], Path(tmp) / "v.hnsw",
+                          **load_index_params(ROOT / "models" / "registry.toml").to_dict())
+        library = Library(FileStore(Path(tmp) / "store"), index, model)
         t0 = time.perf_counter()
         first = library.add(name, data)
         t1 = time.perf_counter()
