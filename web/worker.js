@@ -11,6 +11,7 @@ let session = null;
 let backend = null; // onnxruntime's build and execution providers (chooseBackend)
 let generators = new Map(); // the site's generation models by id (registry.json)
 let generator = null; // the onnx-bridge Generator that answers
+let generatorModel = null; // its registry.json record
 let cancelRequested = false;
 let queue = Promise.resolve();
 
@@ -129,6 +130,7 @@ async function boot(wanted) {
   const embedder = await step("embedding model", () => Embedder.load(backend.ort, embedFiles, backend.providers));
   const loaded = await loadGenerator(generationModel, generateFiles); // (onnx-bridge frees the downloaded bytes)
   generator = loaded.generator;
+  generatorModel = generationModel;
   tokenizers[generationModel.id] = loaded.tokenizer;
   await holdLibrary();
   const store = await step("library", () => IdbStore.open());
@@ -145,21 +147,32 @@ async function boot(wanted) {
   run("documents", (send) => send("library", session.documents()));
 }
 
-// Another generation model, chosen in the page's picker. The current one answers until the new one
-// has loaded, and goes on answering if it fails to.
+// Another generation model, chosen in the page's picker. Two language models side by side pass the
+// tab's 2 GB (measured 2.7-3.1 GB switching between Qwen and SmolLM2), so the current one is released
+// once the new one has downloaded, and loaded again if the new one then fails to load.
 async function useGenerator(id) {
-  const model = generators.get(id);
-  const loaded = await loadGenerator(model, await downloaded(model));
+  const files = await downloaded(generators.get(id)); // a failed download leaves the current one answering
+  const previous = generatorModel;
+  await generator.release();
   try {
-    session.use_generator(id, loaded.tokenizer, candidateSteps(loaded.generator));
+    await answerWith(generators.get(id), files);
+  } catch (error) {
+    await answerWith(previous, await downloaded(previous));
+    throw error;
+  }
+  post("generator", { id });
+}
+
+async function answerWith(model, files) {
+  const loaded = await loadGenerator(model, files);
+  try {
+    session.use_generator(model.id, loaded.tokenizer, candidateSteps(loaded.generator));
   } catch (error) {
     await loaded.generator.release();
     throw error;
   }
-  const previous = generator;
   generator = loaded.generator;
-  await previous.release(); // its weights are hundreds of MB of onnxruntime's memory
-  post("generator", { id });
+  generatorModel = model;
 }
 
 // What a person reads of an error. A Python exception's message is its whole traceback: its last

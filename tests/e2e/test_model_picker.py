@@ -65,6 +65,18 @@ def test_the_answer_model_can_be_switched_and_is_remembered(registry, tmp_path):
         _answered_by(page, qwen)
         browser.unroute(model_files)
 
+        # One that downloads but does not load: the current model was released to make room (two side
+        # by side pass 2 GB), so it is loaded again. (203: a response the service worker does not keep.)
+        weights = f"**/models/{SMOL}/{smol.variant().weights}"
+        browser.route(weights, lambda route: route.fulfill(status=203, body=b"not the weights"))
+        page.select_option("#model", SMOL)
+        expect(page.locator("#notice")).to_contain_text(f"Could not load {smol.name}", timeout=ANSWER)
+        expect(page.locator("#notice")).to_contain_text(f"{qwen.name} still answers.")
+        expect(page.locator("#ask")).to_be_enabled(timeout=STARTUP)
+        assert page.input_value("#model") == QWEN
+        _answered_by(page, qwen)
+        browser.unroute(weights)
+
         # The switch: the caution goes with the model, nothing can be asked while it downloads and loads.
         page.select_option("#model", SMOL)
         expect(page.locator("#model-caution")).to_be_hidden()
