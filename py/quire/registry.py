@@ -27,6 +27,12 @@ class Source:
     parts: tuple[Source, ...] = ()
 
 
+def weights_file(model_file: str) -> str:
+    """The file beside an ONNX model that holds its weights (ONNX external data, in one file):
+    "onnx/model_quantized.onnx_data", the name onnxruntime and Transformers.js look for."""
+    return model_file + "_data"
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
@@ -39,9 +45,7 @@ class Variant:
 
     @property
     def weights(self) -> str:
-        """The file beside `file` that holds its weights (ONNX external data, in one file):
-        "onnx/model_quantized.onnx_data", the name onnxruntime and Transformers.js look for."""
-        return self.file + "_data"
+        return weights_file(self.file)
 
 
 @dataclass(frozen=True)

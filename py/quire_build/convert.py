@@ -18,6 +18,7 @@ import torch
 from quire.registry import ModelRecord
 
 from . import BuildError
+from .layout import save_with_weights_beside
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -25,7 +26,7 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 # One .onnx file is a protobuf, which cannot exceed 2 GiB: a larger model's weights go to one
-# `model.onnx_data` file beside it (the ONNX external-data layout every runtime reads).
+# file beside it (the ONNX external-data layout every runtime reads).
 PROTOBUF_LIMIT = 2**31
 
 
@@ -41,8 +42,7 @@ def _export(model: torch.nn.Module, args: tuple, path: Path, inputs: list[str], 
                           dynamic_axes=dynamic_axes, opset_version=opset, do_constant_folding=True,
                           dynamo=False, external_data=external)
         if external:  # torch writes one file per tensor; gather them into one
-            onnx.save_model(onnx.load(str(target)), str(path), save_as_external_data=True,
-                            all_tensors_to_one_file=True, location=path.name + "_data", size_threshold=1024)
+            save_with_weights_beside(onnx.load(str(target)), path)
 
 
 # --- embeddings --------------------------------------------------------------------------------

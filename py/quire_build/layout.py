@@ -7,20 +7,23 @@ from pathlib import Path
 
 import onnx
 
+from quire.registry import weights_file
+
 from . import BuildError
 
 COMMON_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json")
 GENERATION_FILES = ("generation_config.json",)
 
 
-def move_weights_beside(path: Path, weights: Path) -> None:
-    """Rewrite the model `path` as its graph alone, its weights in the one file `weights` beside it.
+def save_with_weights_beside(model: onnx.ModelProto, path: Path) -> None:
+    """Write `model` at `path` as its graph alone, its weights in one file beside it (`weights_file`).
 
     onnxruntime-web builds a session from a self-contained file with the whole file in its memory,
     parses a second copy out of it and then makes the tensors: a 500 MB model peaked at 1.8 GB of
-    tab memory. Given the graph and the weights apart it copies the weights once: 1.2 GB.
+    tab memory. Given the graph and the weights apart it copies the weights once: 1.2 GB. (It is also
+    how a model past protobuf's 2 GiB limit must be written.)
     """
-    model = onnx.load(str(path))
+    weights = path.with_name(weights_file(path.name))
     weights.unlink(missing_ok=True)  # onnx appends to an existing data file
     onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
                     location=weights.name, size_threshold=1024)
