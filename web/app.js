@@ -271,7 +271,14 @@ function noteRequests(entries) {
     egress.requests += 1;
     const target = new URL(url);
     if (target.origin !== location.origin) egress.elsewhere.add(target.host);
-    else if (status === 200 || status === undefined) egress.fetched.add(url); // not a 404 (where the status is known)
+    else if (status === 200 || status === undefined) { // not a 404 (where the status is known)
+      // A file not seen before (a newly chosen model): offline-ready again once the cache holds it.
+      if (!egress.fetched.has(url) && egress.offline) {
+        egress.offline = false;
+        egress.recheck = setTimeout(checkOffline, 1000);
+      }
+      egress.fetched.add(url);
+    }
   }
   showEgress();
 }
