@@ -256,9 +256,12 @@ def _lock(wheels: list[Path], info: dict) -> dict:
 
 def _model_files(rec, folder: Path) -> dict[str, Path]:
     """The files the browser needs: every listed non-model file, and the default variant's graph and weights."""
+    from quire.registry import weights_file
+
     variant = rec.variant()
     model = [variant.file, variant.weights]
-    wanted = [f for f in rec.files if not f.endswith((".onnx", ".onnx_data"))] + ["verification.json", *model]
+    onnx_files = (".onnx", weights_file(".onnx"))  # graphs and their weights: only the default variant's ship
+    wanted = [f for f in rec.files if not f.endswith(onnx_files)] + ["verification.json", *model]
     files = {name: folder / name for name in wanted if (folder / name).is_file()}
     for required in ("config.json", "tokenizer.json", "LICENSE", "NOTICE.md", "verification.json", *model):
         if required not in files:
