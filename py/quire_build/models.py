@@ -9,13 +9,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import onnx
-
 from quire.registry import ModelRecord, load_registry
 
 from . import ROOT, BuildError
 from .cache import model_dir
-from .layout import check_sizes, save_with_weights_beside, smoke_run, validate_model_dir
+from .layout import check_sizes, smoke_run, validate_model_dir
 
 REGISTRY = ROOT / "models" / "registry.toml"
 OUT = ROOT / "models" / "out"  # links to the cached folders, for people and for the site build
@@ -56,7 +54,6 @@ def _convert(rec: ModelRecord, folder: Path, browser: bool) -> dict:
             print(f"  {rec.id}: quantizing {v.name} ({v.method})", flush=True)
             quantize(rec.id, v.method, folder / "onnx" / "model.onnx", folder / v.file, v.keep_fp32, v.keep_int8,
                      v.tie_embedding)
-            save_with_weights_beside(onnx.load(str(folder / v.file)), folder / v.file)
         # "source:NAME" is a license text that ships inside the source package itself.
         license_text = (Path(tmp) / rec.license_file.removeprefix("source:")
                         if rec.license_file.startswith("source:") else ROOT / "models" / rec.license_file)

@@ -15,6 +15,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from . import BuildError
+from .layout import save_with_weights_beside
 
 # Which input of each op holds the weight a method may replace.
 WEIGHT_INPUT = {"MatMul": 1, "Gather": 0}
@@ -25,7 +26,7 @@ def _has_external_data(path: Path) -> bool:
     return any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
 
 
-def _dynamic_uint8_per_channel(src: Path, dst: Path, keep_fp32: list[str], keep_int8: list[str] = ()) -> None:
+def _dynamic_uint8_per_channel(src: Path, keep_fp32: list[str], keep_int8: list[str] = ()) -> onnx.ModelProto:
     """8-bit weights (per output channel), activations quantized on the fly (MatMulInteger).
 
     Weights are asymmetric uint8: with signed int8 weights onnxruntime-web's WASM kernels and
@@ -41,9 +42,11 @@ def _dynamic_uint8_per_channel(src: Path, dst: Path, keep_fp32: list[str], keep_
                           save_as_external_data=_has_external_data(src))
         graph = onnx.load(str(pre), load_external_data=False).graph
         exclude = [n.name for n in graph.node if any(k in n.name for k in keep_fp32)]
-        quantize_dynamic(str(pre), str(dst), per_channel=True, weight_type=QuantType.QUInt8,
+        out = Path(tmp) / "quantized.onnx"
+        quantize_dynamic(str(pre), str(out), per_channel=True, weight_type=QuantType.QUInt8,
                          op_types_to_quantize=["MatMul", "Gather"], nodes_to_exclude=exclude,
                          extra_options={"MatMulConstBOnly": True})
+        return onnx.load(str(out))
 
 
 def _constant(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
@@ -187,12 +190,11 @@ def _tie_embedding(graph: onnx.GraphProto) -> None:
     graph.initializer.extend(kept)
 
 
-def _dynamic_uint8_per_token(src: Path, dst: Path, keep_fp32: list[str], keep_int8: list[str] = ()) -> None:
+def _dynamic_uint8_per_token(src: Path, keep_fp32: list[str], keep_int8: list[str] = ()) -> onnx.ModelProto:
     """8-bit weights per output channel (as `_dynamic_uint8_per_channel`), activations per token."""
-    _dynamic_uint8_per_channel(src, dst, keep_fp32)
-    model = onnx.load(str(dst))
+    model = _dynamic_uint8_per_channel(src, keep_fp32)
     _activations_per_token(model.graph)
-    onnx.save_model(model, str(dst))
+    return model
 
 
 # A rewrite gets (node, weight name, weight array) and returns the nodes and initializers that
@@ -200,7 +202,7 @@ def _dynamic_uint8_per_token(src: Path, dst: Path, keep_fp32: list[str], keep_in
 Rewrite = Callable[[onnx.NodeProto, str, np.ndarray], tuple[list, list] | None]
 
 
-def _rewrite_weights(src: Path, dst: Path, keep_fp32: list[str], rewrites: dict[str, Rewrite]) -> None:
+def _rewrite_weights(src: Path, keep_fp32: list[str], rewrites: dict[str, Rewrite]) -> onnx.ModelProto:
     """Walk the graph once and let `rewrites[op_type]` replace nodes that read a constant weight."""
     model = onnx.load(str(src))
     graph = model.graph
@@ -229,7 +231,7 @@ def _rewrite_weights(src: Path, dst: Path, keep_fp32: list[str], rewrites: dict[
     graph.initializer.extend(kept)
     if any(n.domain == "com.microsoft" for n in nodes) and not any(o.domain == "com.microsoft" for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
-    onnx.save_model(model, str(dst))
+    return model
 
 
 def _int8_dequantized(node: onnx.NodeProto, name: str, w: np.ndarray):
@@ -279,18 +281,18 @@ def _int4_blocks(node: onnx.NodeProto, name: str, w: np.ndarray):
                      numpy_helper.from_array(zero.reshape(-1), f"{prefix}/q4_zero")]
 
 
-def _weight_only_int8(src: Path, dst: Path, keep_fp32: list[str], keep_int8: list[str] = ()) -> None:
+def _weight_only_int8(src: Path, keep_fp32: list[str], keep_int8: list[str] = ()) -> onnx.ModelProto:
     """int8 weights for every MatMul and Gather table, math in fp32 (the runtimes fold the
     DequantizeLinear into fp32 weights once, at load)."""
-    _rewrite_weights(src, dst, keep_fp32, {"MatMul": _int8_dequantized, "Gather": _int8_dequantized})
+    return _rewrite_weights(src, keep_fp32, {"MatMul": _int8_dequantized, "Gather": _int8_dequantized})
 
 
-def _weight_only_int4(src: Path, dst: Path, keep_fp32: list[str], keep_int8: list[str]) -> None:
+def _weight_only_int4(src: Path, keep_fp32: list[str], keep_int8: list[str]) -> onnx.ModelProto:
     """4-bit MatMul weights (MatMulNBits); the embedding table and `keep_int8` nodes as int8."""
     def matmul(node, name, w):
         return (_int8_dequantized if any(k in node.name for k in keep_int8) else _int4_blocks)(node, name, w)
 
-    _rewrite_weights(src, dst, keep_fp32, {"MatMul": matmul, "Gather": _int8_dequantized})
+    return _rewrite_weights(src, keep_fp32, {"MatMul": matmul, "Gather": _int8_dequantized})
 
 
 METHODS = {
@@ -301,27 +303,27 @@ METHODS = {
 }
 
 
-def _base_opset(path: Path) -> int | None:
-    model = onnx.load(str(path), load_external_data=False)
+def _base_opset(model: onnx.ModelProto) -> int | None:
     return {o.domain or "ai.onnx": o.version for o in model.opset_import}.get("ai.onnx")
 
 
 def quantize(model_id: str, method: str, src: Path, dst: Path, keep_fp32: list[str] = (),
              keep_int8: list[str] = (), tie_embedding: bool = False) -> None:
-    """Quantize `src` into `dst`; nodes whose names contain a `keep_fp32` (`keep_int8`) string
-    stay fp32 (int8); `tie_embedding` reads the embeddings from the output projection's weights."""
+    """Quantize `src` into `dst` (its weights beside it); nodes whose names contain a `keep_fp32`
+    (`keep_int8`) string stay fp32 (int8); `tie_embedding` reads the embeddings from the output
+    projection's weights."""
     if method not in METHODS:
         raise BuildError(f"{model_id}: unknown quantization method {method!r}")
-    METHODS[method](src, dst, list(keep_fp32), list(keep_int8))
+    model = METHODS[method](src, list(keep_fp32), list(keep_int8))
     if tie_embedding:
-        model = onnx.load(str(dst))
         try:
             _tie_embedding(model.graph)
         except BuildError as e:
             raise BuildError(f"{model_id}: {e}") from e
-        onnx.save_model(model, str(dst))
     # A quantizer that bumps the default opset changes op semantics (ReduceMean's axes moved to an
     # input at 18), which was measured to break loading; keep the exported opset.
-    if _base_opset(dst) != _base_opset(src):
+    exported = _base_opset(onnx.load(str(src), load_external_data=False))
+    if _base_opset(model) != exported:
         raise BuildError(f"{model_id}: quantization {method} changed the opset from "
-                         f"{_base_opset(src)} to {_base_opset(dst)}")
+                         f"{exported} to {_base_opset(model)}")
+    save_with_weights_beside(model, dst)
