@@ -21,31 +21,33 @@ new PerformanceObserver((list) => post("requests", {
 })).observe({ type: "resource", buffered: true });
 self.addEventListener("securitypolicyviolation", (event) => post("blocked", { url: event.blockedURI }));
 
-// Downloads a file with byte progress; the service worker caches it for the next visit, and a later
-// visit (or a model switched back to) reads it from that cache directly: through the service worker,
-// 500 MB took 1.9 s to read, from the cache 0.6 s. The bytes pass through one small buffer that the
-// reader fills and hands back (BYOB) into one buffer of the file's size that this worker made, so
-// handing that over (onnx-bridge) frees it at once. Buffers the browser makes (stream chunks, a blob
-// read whole) live on until the garbage collector comes: right after switching back to a 500 MB model
-// the tab held 1.6-2.0 GB with them, 1.4-1.7 GB without. Gathering parts first would hold the file
-// twice at the moment it is joined. Progress goes out at most every PROGRESS_MS (a message per 64 KB
-// chunk, 7,500 for a 500 MB model, cost 0.4 s of its 5.5 s).
+// Downloads a file with byte progress; the service worker caches it for the next visit. A file already
+// in that cache (a later visit, a model switched back to) is read from it directly as one blob: through
+// the service worker, 500 MB took 1.9 s to read, from the cache 0.6 s; read as a stream, it also left
+// 7,500 spent 64 KB chunks for the garbage collector, and switching back to a 500 MB model peaked
+// 300-500 MB higher. (The blob's buffer, made by the browser, also waits for the collector: detaching
+// it frees nothing. A BYOB reader into a buffer of our own avoided both, but stalled for good when a
+// second tab read the cache.) Over the network the bytes land in one buffer as they arrive (with a
+// Content-Length): gathering parts first would hold the file twice at the moment it is joined.
+// Progress goes out at most every PROGRESS_MS (a message per chunk cost 0.4 s of 5.5 s for 500 MB).
 const PROGRESS_MS = 100;
-const READ_BYTES = 1 << 20;
 async function download(url, label) {
   const cached = await self.caches?.match(new URL(url, self.location.href).href).catch(() => undefined);
-  const response = cached || (await fetch(url));
+  if (cached) {
+    const bytes = new Uint8Array(await (await cached.blob()).arrayBuffer());
+    post("status", { step: label, done: bytes.length, total: bytes.length, unit: "bytes" });
+    return bytes;
+  }
+  const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   const total = Number(response.headers.get("Content-Length")) || 0;
-  const reader = response.body.getReader({ mode: "byob" });
-  let scratch = new ArrayBuffer(READ_BYTES);
+  const reader = response.body.getReader();
   let bytes = new Uint8Array(total);
   let done = 0;
   let shown = 0; // when progress last went out
   for (;;) {
-    const { value, done: finished } = await reader.read(new Uint8Array(scratch));
+    const { value, done: finished } = await reader.read();
     if (finished) break;
-    scratch = value.buffer; // the same memory, handed back
     if (done + value.length > bytes.length) { // no or a wrong Content-Length: grow
       const grown = new Uint8Array(Math.max(2 * bytes.length, done + value.length));
       grown.set(bytes.subarray(0, done));

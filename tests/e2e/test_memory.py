@@ -47,7 +47,7 @@ def test_switching_the_answer_model_and_back_leaves_the_tab_no_larger(built_mode
     onnxruntime's WebAssembly memory (it never shrinks) from 636 MB to 1.0-1.1 GB; every generator is
     now quantized as Qwen2.5 is and fits in the memory the previous one freed: the tab ends 60 MB
     larger (Python's memory holding the second tokenizer). Right after a switch the tab also holds
-    the new weights until onnxruntime has copied them, and peaks at 1.75-2.2 GB, varying with what
+    the new weights until onnxruntime has copied them, and peaks at 1.8-2.3 GB, varying with what
     the collector has reclaimed by then."""
     qwen, smol = registry["qwen2.5-coder-0.5b-instruct"], registry["smollm2-135m-instruct"]
     assert qwen.default  # the app starts on Qwen2.5
