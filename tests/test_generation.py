@@ -125,7 +125,9 @@ def test_greedy_with_the_real_model_matches_plain_argmax(smol):
 def test_speculation_with_the_real_model_changes_only_the_number_of_runs(smol):
     from quire.backends.cpython import OnnxGenerator
     record, tok, folder = smol
-    model = GenerationModel.from_facts(record.id, record.facts, tok, OnnxGenerator(folder))
+    # The fp32 export: the shipped file quantizes activations to 8 bits, whose rounding differs when
+    # tokens share a run, so a near-tie can go the other way (drafts cannot be bit-exact there).
+    model = GenerationModel.from_facts(record.id, record.facts, tok, OnnxGenerator(folder, "onnx/model.onnx"))
     source = ("The Golden Gate Bridge was opened on May 27, 1937. Its main span is 1,280 metres long "
               "and it was the longest suspension bridge in the world until 1964.")
     prompt = tok.encode(model.chat.render([{"role": "user", "content":
