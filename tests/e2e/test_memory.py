@@ -16,18 +16,28 @@ from quire_build.toolchain import chromium
 from samples import LIBRARY
 
 CEILING_MB = 2048
+QUESTION = "Who built the Zorblat bridge?"
+
+
+def _answered(page) -> None:
+    ask(page, QUESTION)
+    assert "Lindqvist" in page.text_content("#answer")
+
+
+def _opened_with_a_document(page, url: str) -> None:
+    """The app at `url` with one PDF added, once it has answered a question about it."""
+    open_app(page, url)
+    drop(page, "bridges.pdf", LIBRARY["bridges.pdf"])
+    expect(page.locator("#documents li")).to_have_count(1, timeout=ANSWER)
+    _answered(page)
 
 
 def test_the_default_models_load_and_answer_under_2_gb(built_models):
     with chromium() as browser, Background({"/": build_site()}) as url:
         page = browser.new_page()
         with RendererPeak() as meter:
-            open_app(page, url)
-            drop(page, "bridges.pdf", LIBRARY["bridges.pdf"])
-            expect(page.locator("#documents li")).to_have_count(1, timeout=ANSWER)
-            ask(page, "Who built the Zorblat bridge?")
+            _opened_with_a_document(page, url)
         print(f"\nthe tab's renderer peaked at {meter.peak / 2**20:.0f} MB")
-        assert "Lindqvist" in page.text_content("#answer")
         assert 0 < meter.peak / 2**20 < CEILING_MB
 
 
@@ -54,18 +64,14 @@ def test_switching_the_answer_model_and_back_leaves_the_tab_no_larger(built_mode
     with chromium(["--js-flags=--expose-gc"]) as browser, Background({"/": build_site()}) as url:
         page = browser.new_page()
         with RendererPeak() as meter:
-            open_app(page, url)
-            drop(page, "bridges.pdf", LIBRARY["bridges.pdf"])
-            expect(page.locator("#documents li")).to_have_count(1, timeout=ANSWER)
-            ask(page, "Who built the Zorblat bridge?")
+            _opened_with_a_document(page, url)
             before = _collected_rss(page)
             for model in (smol, qwen):
                 page.select_option("#model", model.id)
                 expect(page.locator("#ask")).to_be_disabled()
                 expect(page.locator("#model")).to_be_enabled(timeout=STARTUP)
-                ask(page, "Who built the Zorblat bridge?")
+                _answered(page)
                 expect(page.locator("#answer-meta")).to_contain_text(model.name)
-                assert "Lindqvist" in page.text_content("#answer")
             after = _collected_rss(page)
         print(f"\nthe tab held {before / 2**20:.0f} MB before the switches, {after / 2**20:.0f} MB after "
               f"(peak {meter.peak / 2**20:.0f} MB)")
