@@ -15,9 +15,10 @@ export function modelFiles(folder, record, weightBytes = null) {
            weights: { path: record.weights.split("/").pop(), data: weightBytes ?? folder + record.weights } };
 }
 
-// Downloaded weights are handed over: once onnxruntime has its copy, their buffer is detached,
-// which frees it at once; left to the garbage collector, 500 MB stayed alive while the Python
-// session started and the tab peaked 550 MB higher.
+// Downloaded weights are handed over: once onnxruntime has its copy, their buffer is detached, which
+// frees a download's buffer at once; left to the garbage collector, 500 MB stayed alive while the
+// Python session started and the tab peaked 550 MB higher. (A file read from the cache comes in a
+// buffer the browser made, which waits for the collector, or for web/onnx-worker.js to end.)
 async function createSession(ort, { graph, weights }, providers = ["wasm"]) {
   const session = await ort.InferenceSession.create(graph, {
     executionProviders: providers,

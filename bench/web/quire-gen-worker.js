@@ -1,9 +1,9 @@
-// Quire's answer path as web/worker.js runs it: Pyodide with the quire wheel, onnxruntime-web set up
-// by configureOrt, onnx-bridge.js's Generator over the chosen model's files, web/candidates.js between
-// them, and quire.generation's decode loop in Python (bench/web/quire_gen_bench.py times it).
+// Quire's answer path as web/worker.js runs it: Pyodide with the quire wheel, and the models in
+// onnxruntime's own worker (web/onnx-worker.js, through web/onnx-client.js, which also runs
+// web/candidates.js there), with quire.generation's decode loop in Python
+// (bench/web/quire_gen_bench.py times it).
 import { loadPyodide } from "/pyodide/pyodide.mjs";
-import { configureOrt, Generator, modelFiles } from "/onnx-bridge.js";
-import { candidateSteps } from "/candidates.js";
+import { OnnxWorker, protocols } from "/onnx-client.js";
 import { serveJobs } from "./jobs.js";
 
 let bench = null;
@@ -19,22 +19,20 @@ async function init({ model: modelId }) {
   const pyodide = await loadPyodide({ indexURL: site("/pyodide/"), lockFileURL: site("/wheels/pyodide-lock.json") });
   await pyodide.loadPackage(["quire"], { messageCallback: () => {} });
   const t1 = performance.now();
-  const ort = await import("/ort/ort.wasm.min.mjs");
-  configureOrt(ort, site("/ort/"));
-  const registry = await text("/models/registry.json");
-  const model = JSON.parse(registry).models.find((m) => m.id === modelId);
-  const folder = `/models/${model.id}/`;
-  const weights = new Uint8Array(await (await fetch(folder + model.weights)).arrayBuffer());
-  const config = JSON.parse(await text(`${folder}config.json`));
+  const registry = JSON.parse(await text("/models/registry.json"));
+  const model = registry.models.find((m) => m.id === modelId);
+  const embedding = registry.models.find((m) => m.id === registry.defaults.embedding);
+  const config = JSON.parse(await text(`/models/${model.id}/config.json`));
+  const onnx = new OnnxWorker(() => {}); // (its progress messages are for the app's page)
+  const backend = await onnx.call("start", { wasmPaths: site("/ort/") });
+  await onnx.call("load", { embedding, generation: model, config });
   const t2 = performance.now();
-  const generator = await Generator.load(ort, modelFiles(folder, model, weights), config, ["wasm"]);
-  const t3 = performance.now();
   pyodide.runPython(await text("/bench/quire_gen_bench.py"));
   bench = pyodide.globals.get("GenBench")(JSON.stringify(model), await text(`/models/${model.id}/tokenizer.json`),
-                                          candidateSteps(generator));
+                                          protocols(() => onnx).generator);
   return {
-    runtimeSeconds: (t1 - t0) / 1000, downloadSeconds: (t2 - t1) / 1000, sessionSeconds: (t3 - t2) / 1000,
-    threads: ort.env.wasm.numThreads, isolated: self.crossOriginIsolated, model: `/models/${model.id}/${model.file}`,
+    runtimeSeconds: (t1 - t0) / 1000, modelsSeconds: (t2 - t1) / 1000,
+    threads: backend.threads, isolated: self.crossOriginIsolated, model: `/models/${model.id}/${model.file}`,
   };
 }
 

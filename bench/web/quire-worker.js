@@ -1,7 +1,9 @@
-// Quire's ingest path as web/worker.js runs it: Pyodide with the quire wheel (loadPackage against
-// the site's lock file), onnxruntime-web configured by configureOrt, onnx-bridge.js's Embedder over
-// the default int8 model, and quire.embedding.EmbeddingModel calling BrowserEmbedder from Python
-// (entered through callPromising, so run_sync can wait on the embedder's promises).
+// Quire's ingest path as the app runs it: Pyodide with the quire wheel (loadPackage against the
+// site's lock file), onnxruntime-web configured by configureOrt, onnx-bridge.js's Embedder over the
+// default int8 model, and quire.embedding.EmbeddingModel calling BrowserEmbedder from Python
+// (entered through callPromising, so run_sync can wait on the embedder's promises). The app's
+// Embedder runs in web/onnx-worker.js, a message away per batch; here it runs beside Python, so
+// that the ablations (threads, fixed width) can reach its session.
 import { loadPyodide } from "/pyodide/pyodide.mjs";
 import { configureOrt, Embedder, modelFiles } from "/onnx-bridge.js";
 import { serveJobs } from "./jobs.js";

@@ -98,6 +98,11 @@ def app_worker(page):
     return next(w for w in page.workers if w.url.endswith("/worker.js"))
 
 
+def onnx_worker(page):
+    """The worker the app's worker starts to hold the models (web/onnx-worker.js)."""
+    return next(w for w in page.workers if w.url.endswith("/onnx-worker.js"))
+
+
 # The app's IndexedDB (web/idb-store.js: database "quire", object store "blobs"), read directly:
 # every key with its size, and the JSON values parsed (library.json, doc/*.json, chunks/*.json).
 READ_LIBRARY = """async () => {
