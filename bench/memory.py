@@ -12,13 +12,13 @@ form (time to first token on a small library), then the rest at once, and the qu
 Two meters run the whole time:
 
 - RSS and PSS of every Chromium process (from /proc, every 0.25 s, in a thread): the tab's renderer
-  holds the page, its module worker and everything the worker allocates (Pyodide's and
-  onnxruntime's WebAssembly memory included); the browser, GPU and utility processes come on top.
+  holds the page, its workers and everything they allocate (Pyodide's and onnxruntime's
+  WebAssembly memory included); the browser, GPU and utility processes come on top.
   RSS counts shared pages in every process that maps them; PSS shares them out, so its sum over the
   processes is the fair total.
 - the JS heaps, over the DevTools protocol: the page's (`Performance.getMetrics`) and the workers'
-  (`Runtime.getHeapUsage`, whose backing-store figure counts ArrayBuffers, WebAssembly memories
-  among them).
+  (`Runtime.getHeapUsage`, whose backing-store figure counts ArrayBuffers but not WebAssembly
+  memory: see the part's notes).
 """
 
 from __future__ import annotations
@@ -220,7 +220,8 @@ class Meter:
         """Before the page opens: its DevTools session, auto-attached to the workers it will start;
         then the phase `then` begins."""
         self.cdp = context.new_cdp_session(page)
-        self.targets: dict[str, str] = {}  # DevTools session id -> target type (worker, service_worker)
+        self.targets: dict[str, str] = {}  # DevTools session id -> target type (worker, service_worker, onnx worker)
+        self.parents: dict[str, str] = {}  # a worker's own worker's session id -> its parent's
         self.waiting: set[str] = set()
         self.cdp.on("Target.attachedToTarget", self._attached)
         self.cdp.on("Target.detachedFromTarget", lambda e: self.targets.pop(e["sessionId"], None))
@@ -234,11 +235,35 @@ class Meter:
         self.enter(then)
 
     def _attached(self, event) -> None:
-        self.targets[event["sessionId"]] = event["targetInfo"]["type"]
+        session, kind = event["sessionId"], event["targetInfo"]["type"]
+        self.targets[session] = kind
+        if kind == "worker":  # and the workers it starts: the app's holds the models in web/onnx-worker.js
+            self._send(session, "Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": False,
+                                                         "flatten": False})
+
+    def _send(self, session: str, method: str, params: dict | None = None) -> None:
+        """A DevTools command to a worker; to a worker's own worker, through its parent's session."""
+        message = json.dumps({"id": int(time.monotonic() * 1000), "method": method, "params": params or {}})
+        if session in self.parents:
+            message = json.dumps({"id": int(time.monotonic() * 1000), "method": "Target.sendMessageToTarget",
+                                  "params": {"sessionId": session, "message": message}})
+            session = self.parents[session]
+        self.cdp.send("Target.sendMessageToTarget", {"sessionId": session, "message": message})
 
     def _received(self, event) -> None:
         session = event["sessionId"]
         message = json.loads(event["message"])
+        params = message.get("params", {})
+        if message.get("method") == "Target.receivedMessageFromTarget":  # from a worker's own worker
+            return self._received(params)
+        if message.get("method") == "Target.attachedToTarget":
+            if params["targetInfo"]["url"].endswith("/onnx-worker.js"):  # (not onnxruntime's thread workers)
+                self.parents[params["sessionId"]] = session
+                self.targets[params["sessionId"]] = "onnx worker"
+            return
+        if message.get("method") == "Target.detachedFromTarget":
+            self.targets.pop(params["sessionId"], None)
+            return
         result = message.get("result")
         self.waiting.discard(session)
         if not result or "usedSize" not in result or not self.phase or session not in self.targets:
@@ -259,8 +284,7 @@ class Meter:
         for session in list(self.targets):
             if session not in self.waiting:  # one question in flight per worker: a busy one answers late
                 self.waiting.add(session)
-                self.cdp.send("Target.sendMessageToTarget", {"sessionId": session, "message": json.dumps(
-                    {"id": int(time.monotonic() * 1000), "method": "Runtime.getHeapUsage"})})
+                self._send(session, "Runtime.getHeapUsage")
 
     def hold(self, page, seconds: float) -> None:
         """Samples for `seconds` while nothing is asked of the app."""
@@ -390,10 +414,11 @@ def report(m: dict) -> tuple[str, str]:
             continue
         heap = peak["heap"]
         rows.append([names[phase], fmt(peak["seconds"], 0), _mb(tab(peak)), _mb(peak["all_rss"]), _mb(peak["all_pss"]),
-                     _mb(heap.get("page JS")), _mb(heap.get("worker JS")), _mb(heap.get("worker buffers"))])
+                     _mb(heap.get("page JS")), _mb(heap.get("worker JS")), _mb(heap.get("worker buffers")),
+                     _mb(heap.get("onnx worker JS")), _mb(heap.get("onnx worker buffers"))])
     main = table(["phase", "seconds", "tab's renderer, peak RSS, MB", "all Chromium processes, peak RSS sum, MB",
                   "… peak PSS sum, MB", "page JS heap, MB", "worker JS heap, MB",
-                  "worker ArrayBuffer backing stores, MB"], rows)
+                  "worker ArrayBuffer backing stores, MB", "onnxruntime's worker: JS heap, MB", "… ArrayBuffers, MB"], rows)
     kinds = sorted({k for peak in peaks.values() for k in peak["kind"].values()})
     per_kind = table(["process (peak RSS, MB)", *(names[p].split(" (")[0] for p in PHASES + PEER_PHASES if p in peaks)],
                      [[k, *(_mb(by_kind(peaks[p], k)) for p in PHASES + PEER_PHASES if p in peaks)] for k in kinds])
@@ -412,9 +437,10 @@ def report(m: dict) -> tuple[str, str]:
                 f"({fmt(chunks / ingest, 2)} passages/s, {fmt(pages / ingest * 60, 0)} pages/min); the tab's renderer "
                 f"peaked at **{_mb(tab(ing))} MB** RSS and all of Chromium at {_mb(ing['all_pss'])} MB (PSS sum) "
                 f"meanwhile. {vs_peer}")
-    idle = (peaks.get("idle") or {}).get("heap", {}).get("worker buffers")
-    held = (f"After the ingest, idle, the worker still held {_mb(idle)} MB of ArrayBuffers; the two model files "
-            f"are {_mb(m['model_bytes'])} MB, which onnxruntime has copied into its own memory by then." if idle else "")
+    idle = (peaks.get("idle") or {}).get("heap", {}).get("onnx worker buffers")
+    held = (f"After the ingest, idle, onnxruntime's worker still held {_mb(idle)} MB of ArrayBuffers; the two model "
+            f"files are {_mb(m['model_bytes'])} MB, which onnxruntime has copied into its own memory by then."
+            if idle is not None else "")
     v = versions()
     def listed(answers):
         return "\n".join(f"  - \"{a['question']}\" → \"{(a['answer'] or {}).get('text', '')}\" "
@@ -464,11 +490,12 @@ packages: {', '.join(f'{p} {ver}' for p, ver in m['debian'].items())} ({', '.joi
 {answers}
 - **RSS and PSS** from /proc for every Chromium process, RSS every {EVERY} s, PSS every {PSS_EVERY:.0f} s
   (reading it costs 0.2 s of CPU for the renderer). "The tab's renderer" is the
-  renderer process with the highest peak: it holds the page, the module worker and all their
+  renderer process with the highest peak: it holds the page, its workers and all their
   WebAssembly memory (Pyodide, onnxruntime-web, hnswlib-wasm). RSS counts shared pages in each
   process, so the RSS sum overstates; the PSS sum shares them out.
-- **JS heaps** over the DevTools protocol: the page's `JSHeapUsedSize`, the worker's
-  `Runtime.getHeapUsage`: its used size, and V8's count of ArrayBuffer backing stores, which leaves
+- **JS heaps** over the DevTools protocol: the page's `JSHeapUsedSize`; for the app's worker and
+  the worker it starts to hold the models (web/onnx-worker.js), `Runtime.getHeapUsage`: the used
+  size, and V8's count of ArrayBuffer backing stores, which leaves
   out WebAssembly memory (checked: a 256 MB `WebAssembly.Memory`, shared or not, left it unchanged,
   a 256 MB ArrayBuffer added 256 MB). Pyodide's, onnxruntime-web's and hnswlib's memory is therefore
   only in the renderer's RSS. {held}
