@@ -14,6 +14,8 @@ const PROGRESS_MS = 100;
 export async function download(url, label, post) {
   const cached = await self.caches?.match(new URL(url, self.location.href).href).catch(() => undefined);
   if (cached) {
+    const size = Number(cached.headers.get("Content-Length")) || 0;
+    post("status", { step: label, done: 0, total: size, unit: "bytes" }); // (a 500 MB read takes 0.5-0.8 s)
     const bytes = new Uint8Array(await (await cached.blob()).arrayBuffer());
     post("status", { step: label, done: bytes.length, total: bytes.length, unit: "bytes" });
     return bytes;
