@@ -57,8 +57,9 @@ async function startOnnx(model) {
   const worker = new OnnxWorker((message) => self.postMessage(message)); // its progress, for the page
   try {
     const backend = await worker.call("start", { wasmPaths: new URL("./ort/", import.meta.url).href });
-    const [tokenizer, config] = await Promise.all([fetched(model, "tokenizer.json"), fetched(model, "config.json")]);
-    await worker.call("load", { embedding: embeddingModel, generation: model, config: JSON.parse(config) });
+    const config = JSON.parse(await fetched(model, "config.json"));
+    const [tokenizer] = await Promise.all([fetched(model, "tokenizer.json"), // (11 MB for Qwen2.5: not first)
+      worker.call("load", { embedding: embeddingModel, generation: model, config })]);
     return { worker, backend, tokenizer };
   } catch (error) {
     worker.end();
