@@ -434,6 +434,7 @@ def report(m: dict) -> tuple[str, str]:
                 f"{m['pages']}-page PDF added first), {fmt(total['second'])} s on the second visit and "
                 f"{fmt(total['third'])} s on the third.")
     answered = [r["answer"] for k in VISITS for r in runs[k]]
+    generator = next(g["name"] for g in m["registry"]["models"] if g["role"] == "generation")
 
     def named(key):
         return sum(EXPECTED.lower() in (a[key] or "").lower() for a in answered)
@@ -490,11 +491,14 @@ How it was measured:
   request to its last progress message; the Python session from the last step to `ready`
   (`quire.worker.Session`: both tokenizers parsed in Python, the library and its keyword index read
   from the store). Steps overlap: Pyodide loads while the models download; the onnxruntime sessions,
-  the store and the index follow one another.
+  the store and the index follow one another. The models' progress comes from onnxruntime's worker
+  (web/onnx-worker.js) through the app's worker, which passes it on late while Pyodide keeps it busy:
+  on later visits, when the cached models load as fast as Pyodide, their rows end late and the
+  embedding session's shows about 0 s.
 - **First answer**: `{m['document']}` ({m['pages']} pages, from Debian's texlive-latex-base-doc) added
   through the page's file input, then "{QUESTION}" asked through the form. The "{EXPECTED}" was in
   {named('extractive')} of {len(answered)} extractive answers (the best source sentence, shown with the
-  sources) and in {named('text')} of {len(answered)} generated ones (SmolLM2-135M said: "{answered[0]['text']}").
+  sources) and in {named('text')} of {len(answered)} generated ones ({generator} said: "{answered[0]['text']}").
 - **The peer**: Transformers.js `pipeline("feature-extraction")` and `pipeline("text-generation")` on the
   same folders and files (dtype q8 = `model_quantized.onnx`), in a module worker, its caches at their
   defaults (Cache Storage: after its cold visit it held {peer_held} of the {len(m['registry']['models'])} model
