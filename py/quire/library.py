@@ -24,6 +24,7 @@ from .concise import concise
 from .documents import Block, Document, DocumentError, Limits, check_size, parse
 from .embedding import EmbeddingModel
 from .generation import DRAFT, Generation, GenerationModel, Sampling, generate
+from .injection import spoken_to_the_model
 from .keyword import KeywordIndex, terms
 from .prompting import Prompt, PromptSource, build_prompt, focused
 from .protocols import Store, Vector, VectorIndex
@@ -345,12 +346,21 @@ class Library:
 
     def prompt(self, question: str, hits: list[Hit], sentences: Sentences | None = None) -> Prompt:
         """The generator's prompt: the question and the passages that fit the budget, numbered as
-        `hits`; with `Settings.focus_sentences`, only the passages' best sentences."""
-        passages = [PromptSource(h.number, _title(h), h.text) for h in hits]
+        `hits`; with `Settings.focus_sentences`, only the passages' best sentences. Sentences that
+        speak to the model (quire.injection) are left out."""
+        sentences = sentences or self.sentences(question, hits)
+        spans = sentences.spans
+        spoken = _spoken(spans)
+        kept = [i for i in range(len(spans)) if i not in spoken]
+        passages = []
+        for h in hits:
+            text = h.text
+            if any(spans[i].source == h.number for i in spoken):
+                text = " ".join(spans[i].text for i in kept if spans[i].source == h.number)
+            passages.append(PromptSource(h.number, _title(h), text))
         if self.settings.focus_sentences:
-            sentences = sentences or self.sentences(question, hits)
-            passages = focused(passages, [(s.source, s.text) for s in sentences.spans], sentences.scores,
-                               self.settings.focus_sentences)
+            passages = focused(passages, [(spans[i].source, spans[i].text) for i in kept],
+                               [sentences.scores[i] for i in kept], self.settings.focus_sentences)
         return build_prompt(self.generation.chat, question, passages,
                             self.settings.prompt_tokens - self.settings.sampling.max_new_tokens)
 
@@ -386,6 +396,15 @@ class Library:
                         generated.passes, generated.drafted, generated.accepted, prompt.text if prompt else "")
         emit("answer", answer)
         return answer
+
+
+def _spoken(spans: list[Span]) -> set[int]:
+    """Indexes of the `spans` (several passages' sentences) that speak to the model."""
+    found: set[int] = set()
+    for number in {s.source for s in spans}:
+        mine = [i for i, s in enumerate(spans) if s.source == number]
+        found |= {mine[j] for j in spoken_to_the_model([spans[i].text for i in mine])}
+    return found
 
 
 def _title(hit: Hit) -> str:
