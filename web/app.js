@@ -328,9 +328,10 @@ document.addEventListener("securitypolicyviolation", (event) => noteBlocked(even
 
 // --- wiring -----------------------------------------------------------------------------------
 
-worker.onmessage = ({ data }) => {
+worker.onmessage = ({ data, ports }) => {
   const payload = data.json !== undefined ? JSON.parse(data.json) : data;
   switch (data.type) {
+    case "models": ports[0].onmessage = worker.onmessage; return; // onnxruntime's worker: its progress
     case "status": return showStatus(data);
     case "generators": return showGenerators(data);
     case "ready":

@@ -4,16 +4,16 @@
 // uncollected garbage). With both in the app's worker, the tab peaked at 1.8-2.3 GB right after
 // switching from Qwen2.5 to SmolLM2 and back; with a worker per model, 1.7-1.8 GB.
 
-// Calls into web/onnx-worker.js, each a promise of its result; `onMessage` receives everything else
-// it posts (progress and requests, for the page).
+// Calls into web/onnx-worker.js, each a promise of its result. Its progress and requests go to
+// `reportTo`, a MessagePort whose other end the page holds (none: they are dropped).
 export class OnnxWorker {
-  constructor(onMessage) {
+  constructor(reportTo = null) {
     this.worker = new Worker(new URL("./onnx-worker.js", import.meta.url), { type: "module" });
+    this.worker.postMessage({ reportTo }, reportTo ? [reportTo] : []);
     this.pending = new Map();
     this.next = 0;
     this.ended = null; // why calls fail, once the worker has ended
     this.worker.onmessage = ({ data }) => {
-      if (data.type !== "result") return onMessage(data);
       const { resolve, reject } = this.pending.get(data.id);
       this.pending.delete(data.id);
       if ("error" in data) reject(new Error(data.error));

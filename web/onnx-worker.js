@@ -13,8 +13,11 @@ let backend = null; // { name, ort, providers }
 let embedder = null;
 let generator = null; // candidateSteps over the onnx-bridge Generator
 
-// Progress and requests go to the app's worker, which passes them on to the page.
-const post = (type, data = {}) => self.postMessage({ type, ...data });
+// Progress and requests go straight to the page, through the port the app's worker sends first:
+// passed on by the app's worker, they arrived late while Pyodide kept it busy.
+let page = null; // the port once it has come; undefined when there is none (reports are dropped)
+const early = []; // reports posted before it came
+const post = (type, data = {}) => (page === null ? early.push({ type, ...data }) : page?.postMessage({ type, ...data }));
 
 // A model's files for onnx-bridge: the weights downloaded here, with progress; onnxruntime fetches the small graph.
 const downloaded = async (model) => {
@@ -60,11 +63,16 @@ const calls = {
 // One call at a time, in the order sent: a discard must not overtake the step before it.
 let queue = Promise.resolve();
 self.onmessage = ({ data: { id, call, ...args } }) => {
+  if ("reportTo" in args) {
+    page = args.reportTo ?? undefined;
+    for (const message of early.splice(0)) page?.postMessage(message);
+    return;
+  }
   queue = queue.then(async () => {
     try {
-      post("result", { id, result: await calls[call](args) });
+      self.postMessage({ id, result: await calls[call](args) });
     } catch (error) {
-      post("result", { id, error: String(error?.message || error) });
+      self.postMessage({ id, error: String(error?.message || error) });
     }
   });
 };

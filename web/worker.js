@@ -54,7 +54,9 @@ const fetched = async (model, name) => {
 // A new onnxruntime worker with the embedding model and the generation model `model` downloaded and
 // loaded, and `model`'s tokenizer.json text: { worker, backend, tokenizer }.
 async function startOnnx(model) {
-  const worker = new OnnxWorker((message) => self.postMessage(message)); // its progress, for the page
+  const toPage = new MessageChannel(); // onnxruntime's worker tells the page its progress directly
+  self.postMessage({ type: "models" }, [toPage.port2]);
+  const worker = new OnnxWorker(toPage.port1);
   try {
     const backend = await worker.call("start", { wasmPaths: new URL("./ort/", import.meta.url).href });
     const config = JSON.parse(await fetched(model, "config.json"));

@@ -23,7 +23,7 @@ async function init({ model: modelId }) {
   const model = registry.models.find((m) => m.id === modelId);
   const embedding = registry.models.find((m) => m.id === registry.defaults.embedding);
   const config = JSON.parse(await text(`/models/${model.id}/config.json`));
-  const onnx = new OnnxWorker(() => {}); // (its progress messages are for the app's page)
+  const onnx = new OnnxWorker(); // (its progress is for the app's page)
   const backend = await onnx.call("start", { wasmPaths: site("/ort/") });
   await onnx.call("load", { embedding, generation: model, config });
   const t2 = performance.now();

@@ -22,7 +22,11 @@
     constructor(url, options) {
       super(url, options);
       events.push({ t: now(), type: "created", url: String(url) });
-      this.addEventListener("message", ({ data }) => events.push(summary(data)));
+      this.addEventListener("message", ({ data, ports }) => {
+        events.push(summary(data));
+        // onnxruntime's worker reports through a port of its own (web/onnx-worker.js)
+        if (data?.type === "models") ports[0].addEventListener("message", (event) => events.push(summary(event.data)));
+      });
     }
 
     postMessage(message, transfer) {
