@@ -492,9 +492,7 @@ How it was measured:
   (`quire.worker.Session`: both tokenizers parsed in Python, the library and its keyword index read
   from the store). Steps overlap: Pyodide loads while the models download; the onnxruntime sessions,
   the store and the index follow one another. The models' progress comes from onnxruntime's worker
-  (web/onnx-worker.js) through the app's worker, which passes it on late while Pyodide keeps it busy:
-  on later visits, when the cached models load as fast as Pyodide, their rows end late and the
-  embedding session's shows about 0 s.
+  (web/onnx-worker.js), through a port of its own, which the init script watches too.
 - **First answer**: `{m['document']}` ({m['pages']} pages, from Debian's texlive-latex-base-doc) added
   through the page's file input, then "{QUESTION}" asked through the form. The "{EXPECTED}" was in
   {named('extractive')} of {len(answered)} extractive answers (the best source sentence, shown with the
