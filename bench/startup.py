@@ -11,8 +11,9 @@ The app is the site `build_site` assembles (what `python3 build.py site` puts in
   again at once.
 
 Nothing in the app changes: an init script (bench/web/startup-probe.js) wraps `Worker`, so each
-message the app's worker posts (a status per boot step, "ready", tokens, the answer) is timestamped
-in the page, and Playwright records when the page and the worker requested each file. The split
+message the app's worker posts (a status per boot step, "ready", tokens, the answer) and each one
+onnxruntime's worker sends the page on its port is timestamped in the page, and Playwright records
+when the page and the workers requested each file. The split
 comes from those two: Pyodide's core ends where the first wheel is requested, the wheels where the
 "Python runtime" step ends, and so on (see `split`).
 
