@@ -1,5 +1,5 @@
 // Loading with progress for the page, shared by the app's worker and onnxruntime's: a file
-// downloaded, and a step from its start to its end.
+// downloaded, a step from its start to its end, and what the worker requested.
 
 // Downloads a file with byte progress (`post(type, data)` sends it to the page); the service worker
 // caches it for the next visit. A file already in that cache (a later visit, a model switched back
@@ -51,4 +51,12 @@ export async function step(label, work, post) {
   const result = await work();
   post("status", { step: label, done: 1, total: 1 });
   return result;
+}
+
+// Every request this worker makes, and every one the Content-Security-Policy refuses, as it happens.
+export function reportRequests(post) {
+  new PerformanceObserver((list) => post("requests", {
+    entries: list.getEntries().map((entry) => ({ url: entry.name, status: entry.responseStatus })),
+  })).observe({ type: "resource", buffered: true });
+  self.addEventListener("securitypolicyviolation", (event) => post("blocked", { url: event.blockedURI }));
 }

@@ -7,7 +7,7 @@
 // stayed alive after onnxruntime had copied it.
 import { configureOrt, Embedder, Generator, modelFiles } from "./onnx-bridge.js";
 import { candidateSteps } from "./candidates.js";
-import { download, step } from "./loading.js";
+import { download, reportRequests, step } from "./loading.js";
 
 let backend = null; // { name, ort, providers }
 let embedder = null;
@@ -25,11 +25,8 @@ const downloaded = async (model) => {
   return modelFiles(folder, model, await download(folder + model.weights, `${model.name} (${model.role})`, post));
 };
 
-// What this worker requested and what the Content-Security-Policy refused, for the page's egress chip.
-new PerformanceObserver((list) => post("requests", {
-  entries: list.getEntries().map((entry) => ({ url: entry.name, status: entry.responseStatus })),
-})).observe({ type: "resource", buffered: true });
-self.addEventListener("securitypolicyviolation", (event) => post("blocked", { url: event.blockedURI }));
+// What this worker requests and what the Content-Security-Policy refuses, for the page's egress chip.
+reportRequests(post);
 
 // WebGPU only on a real adapter: the software fallback (SwiftShader) is ~90x slower than WASM.
 async function chooseBackend() {

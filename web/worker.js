@@ -18,11 +18,8 @@ let cancelRequested = false;
 let queue = Promise.resolve();
 const onnxCalls = protocols(() => onnx); // what Python calls: { embedder, generator }
 
-// What this worker requested and what the Content-Security-Policy refused, for the page's egress chip.
-new PerformanceObserver((list) => post("requests", {
-  entries: list.getEntries().map((entry) => ({ url: entry.name, status: entry.responseStatus })),
-})).observe({ type: "resource", buffered: true });
-self.addEventListener("securitypolicyviolation", (event) => post("blocked", { url: event.blockedURI }));
+// What this worker requests and what the Content-Security-Policy refuses, for the page's egress chip.
+loading.reportRequests(post);
 
 // One tab at a time holds the library: two workers would each save their own idea of it, and the
 // later save would drop what the other tab added. Another tab waits, saying why, until this one closes.
