@@ -10,8 +10,9 @@ user", "your answer", "every question") and tells it to do something (ignore, an
 print, reveal...), or when it is one of a few forms only an injection takes ("do not answer",
 "... and nothing else", "pretend you are"). The sentence right after one that counts is left out
 too when it goes on telling the model what to say. Real documents rarely speak to a reader's
-assistant: over the XQuAD dev articles and the mixed document set (manuals, policies, API docs), a
-handful of sentences count, all instructions to a reader, which the prompt does not need.
+assistant: no sentence of the XQuAD dev articles or of the mixed document set (manuals, policies,
+API docs; 78,801 sentences) counts, where an earlier version of these rules counted 17, all
+instructions to a human reader ("Answer all questions.").
 """
 
 from __future__ import annotations
