@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from playwright.sync_api import expect
 
-from browser_app import ANSWER, RECORD_VIOLATIONS, STARTUP, Serve, app_worker, ask, drop, wait_until
+from browser_app import ANSWER, RECORD_VIOLATIONS, STARTUP, Serve, app_worker, ask, drop, onnx_worker, wait_until
 from quire_build import ROOT
 from quire_build.serve import Background
 from quire_build.site import PAGE_POLICY, WORKER_POLICY, build_site
@@ -122,7 +122,7 @@ def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
         assert page.evaluate("window.cspViolations") == [], "the app itself never trips its own policy"
         expect(page.locator("#egress")).not_to_have_class("chip warning")
 
-        # Off-origin attempts, from the page and from its worker, to a port that listens: the policy
+        # Off-origin attempts, from the page and from its workers, to a port that listens: the policy
         # refuses them before any connection, and the page names the addresses it refused.
         with socket.socket() as listener:
             listener.bind(("127.0.0.1", 0))
@@ -133,10 +133,12 @@ def test_add_ask_cite_reload_and_work_offline(built_models, tmp_path):
                           ".catch(() => {})")
             page.evaluate(f"document.body.append(Object.assign(new Image(), {{ src: 'http://{elsewhere}/pixel.png' }}))")
             app_worker(page).evaluate(f"fetch('http://{elsewhere}/from-the-worker').catch(() => {{}})")
+            onnx_worker(page).evaluate("fetch('http://weights.invalid/from-onnxruntime').catch(() => {})")
             expect(page.locator("#egress")).to_have_class("chip warning")
             expect(page.locator("#egress")).to_contain_text("Blocked a request to")
             expect(page.locator("#egress")).to_contain_text("example.invalid")
             expect(page.locator("#egress")).to_contain_text(elsewhere)
+            expect(page.locator("#egress")).to_contain_text("weights.invalid")  # onnxruntime's worker's, on its port
             page.wait_for_timeout(1000)
             try:
                 listener.accept()
