@@ -22,6 +22,15 @@ export class OnnxWorker {
     this.worker.onerror = (event) => this.end(new Error(`onnxruntime's worker failed: ${event.message}`));
   }
 
+  // Starts onnxruntime (its files under `wasmPaths`) and downloads and loads `models`: { embedding,
+  // generation } (registry.json records) and `config` (the generation model's config.json). Returns
+  // the backend it chose: { name, threads }.
+  async load(wasmPaths, models) {
+    const backend = await this.call("start", { wasmPaths });
+    await this.call("load", models);
+    return backend;
+  }
+
   call(call, args = {}) {
     return new Promise((resolve, reject) => {
       if (this.ended) return reject(this.ended);

@@ -55,10 +55,9 @@ async function startOnnx(model) {
   self.postMessage({ type: "models" }, [toPage.port2]);
   const worker = new OnnxWorker(toPage.port1);
   try {
-    const backend = await worker.call("start", { wasmPaths: new URL("./ort/", import.meta.url).href });
     const config = JSON.parse(await fetched(model, "config.json"));
-    const [tokenizer] = await Promise.all([fetched(model, "tokenizer.json"), // (11 MB for Qwen2.5: not first)
-      worker.call("load", { embedding: embeddingModel, generation: model, config })]);
+    const [tokenizer, backend] = await Promise.all([fetched(model, "tokenizer.json"), // (11 MB for Qwen2.5: not first)
+      worker.load(new URL("./ort/", import.meta.url).href, { embedding: embeddingModel, generation: model, config })]);
     return { worker, backend, tokenizer };
   } catch (error) {
     worker.end();

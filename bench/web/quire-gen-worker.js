@@ -24,8 +24,7 @@ async function init({ model: modelId }) {
   const embedding = registry.models.find((m) => m.id === registry.defaults.embedding);
   const config = JSON.parse(await text(`/models/${model.id}/config.json`));
   const onnx = new OnnxWorker(); // (its progress is for the app's page)
-  const backend = await onnx.call("start", { wasmPaths: site("/ort/") });
-  await onnx.call("load", { embedding, generation: model, config });
+  const backend = await onnx.load(site("/ort/"), { embedding, generation: model, config });
   const t2 = performance.now();
   pyodide.runPython(await text("/bench/quire_gen_bench.py"));
   bench = pyodide.globals.get("GenBench")(JSON.stringify(model), await text(`/models/${model.id}/tokenizer.json`),
