@@ -8,6 +8,8 @@ with a text layer. The app (the site `build.py site` assembles, served as `build
 starts on a fresh profile and the library goes in through the page's file input, as a person would
 pick the files: first the smallest documents, about 100 pages, and the questions are asked through the
 form (time to first token on a small library), then the rest at once, and the questions again.
+The whole flow runs `--memory-runs` times (3), each on a fresh profile: when the garbage collector
+runs moves a peak by a few hundred MB, so the report gives the median run and every run's peaks.
 
 Two meters run the whole time:
 
@@ -27,6 +29,7 @@ import gzip
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -327,16 +330,28 @@ def ask_all(app: Visit, tick) -> list[dict]:
 
 
 def run(args) -> dict:
-    from quire_build.serve import Background
-
+    """The flow measured `--memory-runs` times on fresh profiles: when the garbage collector runs
+    moves a phase's peak by a few hundred MB from one run to the next, so one run says little."""
     t_start = time.time()
     chosen, debian = library(args.memory_pages)
     files = [f for f, _ in chosen]
-    first = first_documents(chosen, FIRST_PAGES)
     site = app_site()
     print(f"memory: {len(files)} PDFs, {sum(f.stat().st_size for f in files) / 1e6:.1f} MB", flush=True)
-    out = {"debian": debian, "files": [f.name for f in files], "bytes": sum(f.stat().st_size for f in files),
-           "model_bytes": sum(m["bytes"] for m in site_registry(site)["models"])}
+    runs = []
+    for n in range(args.memory_runs):
+        print(f"memory: run {n + 1} of {args.memory_runs}", flush=True)
+        runs.append(measure(files, first_documents(chosen, FIRST_PAGES), site))
+    return {"debian": debian, "files": [f.name for f in files], "bytes": sum(f.stat().st_size for f in files),
+            "model_bytes": sum(m["bytes"] for m in site_registry(site)["models"]), "runs": runs,
+            "seconds": time.time() - t_start}
+
+
+def measure(files: list[Path], first: int, site: Path) -> dict:
+    """One run: the app on a fresh profile ingests `files` (the first `first` of them, then the
+    questions, then the rest) and answers; then the peer answers the last prompt."""
+    from quire_build.serve import Background
+
+    out = {}
     with tempfile.TemporaryDirectory(prefix="quire-bench-memory-") as tmp, \
             Background({"/": site, "/bench": BENCH_WEB, **peer_mounts(Path(tmp))}) as url, Meter() as meter:
         with Visit(url, None, before_goto=lambda context, page: meter.attach(context, page, "start-up")) as app:
@@ -374,7 +389,6 @@ def run(args) -> dict:
             meter.enter(None)
     out["peaks"] = {phase: {**peak, "seconds": meter.spent.get(phase)} for phase, peak in meter.peaks.items()}
     out["ingest_seconds"] = meter.spent["ingest"]
-    out["seconds"] = time.time() - t_start
     return out
 
 
@@ -384,20 +398,43 @@ def _mb(n: float | None) -> str:
     return fmt(n / 2**20, 0) if n else "n/a"
 
 
-def report(m: dict) -> tuple[str, str]:
-    """(what the terminal shows, the Markdown section for docs/benchmarks.md)."""
+def tab(peak: dict) -> int | None:
+    """The tab's renderer: the renderer process with the highest peak (the page, its workers and
+    their WebAssembly memory live there)."""
+    renderers = [v for pid, v in peak["rss"].items() if peak["kind"][pid] == "renderer"]
+    return max(renderers) if renderers else None
+
+
+def app_peak(run_: dict) -> int:
+    """A run's highest peak of the tab's renderer over the app's phases."""
+    return max(tab(run_["peaks"][phase]) or 0 for phase in PHASES if phase in run_["peaks"])
+
+
+def every_run(runs: list[dict], names: dict) -> str:
+    """Each run's peaks of the tab's renderer and of the PSS sum, phase by phase."""
+    rows = []
+    for phase in PHASES + PEER_PHASES:
+        peaks = [r["peaks"].get(phase) for r in runs]
+        if not all(peaks):
+            continue
+        rss, pss = [tab(p) or 0 for p in peaks], [p["all_pss"] or 0 for p in peaks]
+        rows.append([names[phase], " / ".join(_mb(v) for v in rss), _mb(statistics.median(rss)),
+                     " / ".join(_mb(v) for v in pss), _mb(statistics.median(pss))])
+    return table(["phase", "tab's renderer, peak RSS of each run, MB", "median", "all Chromium, peak PSS sum of each run, MB",
+                  "median"], rows)
+
+
+def report(measured: dict) -> tuple[str, str]:
+    """(what the terminal shows, the Markdown section for docs/benchmarks.md). The tables of one run
+    are the median run's (by its highest tab peak); every run's peaks follow them."""
     from machine import command, machine, versions
 
+    runs = sorted(measured["runs"], key=app_peak)
+    m = {**measured, **runs[(len(runs) - 1) // 2]}
     peaks = m["peaks"]
     docs = m["library"] or []
     pages, chunks = sum(d.get("pages") or 0 for d in docs), sum(d["chunks"] for d in docs)
     failed = [a for a in m["added"] if not a.get("ok")]
-
-    def tab(peak):
-        """The tab's renderer: the renderer process with the highest peak (the page, its worker and
-        its WebAssembly memory live there)."""
-        renderers = {pid: v for pid, v in peak["rss"].items() if peak["kind"][pid] == "renderer"}
-        return max(renderers.values()) if renderers else None
 
     def by_kind(peak, kind):
         values = [v for pid, v in peak["rss"].items() if peak["kind"][pid] == kind]
@@ -419,6 +456,7 @@ def report(m: dict) -> tuple[str, str]:
     main = table(["phase", "seconds", "tab's renderer, peak RSS, MB", "all Chromium processes, peak RSS sum, MB",
                   "… peak PSS sum, MB", "page JS heap, MB", "worker JS heap, MB",
                   "worker ArrayBuffer backing stores, MB", "onnxruntime's worker: JS heap, MB", "… ArrayBuffers, MB"], rows)
+    spread = every_run(runs, names)
     kinds = sorted({k for peak in peaks.values() for k in peak["kind"].values()})
     per_kind = table(["process (peak RSS, MB)", *(names[p].split(" (")[0] for p in PHASES + PEER_PHASES if p in peaks)],
                      [[k, *(_mb(by_kind(peaks[p], k)) for p in PHASES + PEER_PHASES if p in peaks)] for k in kinds])
@@ -483,6 +521,11 @@ packages: {', '.join(f'{p} {ver}' for p, ver in m['debian'].items())} ({', '.joi
 
 {per_kind}
 
+Every run, in order of its highest peak of the tab's renderer (each on a fresh profile; the tables above are
+the median run's: when the garbage collector runs moves a peak by a few hundred MB):
+
+{spread}
+
 - **The real app**, on a fresh profile, the library given to the page's file input in two `add`
   requests, as when a person picks files: the first documents (about {FIRST_PAGES} pages; the questions
   were asked then too), then the rest at once; its time went to {step_text} (`Library.add`'s
@@ -506,5 +549,5 @@ packages: {', '.join(f'{p} {ver}' for p, ver in m['debian'].items())} ({', '.joi
   answer had, greedy. It has no
   document pipeline, so it has no ingest phase.
 """
-    terminal = "\n\n".join([headline, ttft, main, per_kind, answers])
+    terminal = "\n\n".join([headline, ttft, main, per_kind, spread, answers])
     return terminal, body

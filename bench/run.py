@@ -65,6 +65,9 @@ def main() -> int:
                         help="startup: runs of a cold visit and two more on its profile (default 3)")
     parser.add_argument("--memory-pages", type=int, default=1000,
                         help="memory: PDF pages in the library (default 1000; documents are taken whole)")
+    parser.add_argument("--memory-runs", type=int, default=3,
+                        help="memory: runs of the whole flow, each on a fresh profile (default 3; the tables "
+                             "show the median run and every run's peaks)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
 
