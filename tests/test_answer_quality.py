@@ -33,8 +33,9 @@ def test_generated_answers_hold_the_answer_and_stay_short(report):
     a = report.answers
     assert report.questions == SAMPLE
     # Measured on this sample (2026-12-05, Qwen2.5-Coder-0.5B, answers as shown by quire.concise):
-    # contains 14 of 24, F1 0.338 (the model's whole sentences: 0.171).
-    assert a["contains"] >= 12 / SAMPLE and a["f1"] >= 0.28
+    # contains 14 of 24, F1 0.384 (0.338 before concise picked the one date or number a "when" or
+    # "how many" asks for; the model's whole sentences: 0.171).
+    assert a["contains"] >= 12 / SAMPLE and a["f1"] >= 0.35
     assert a["hit_limit"] == 0 and a["new_tokens"] <= 40  # one sentence, not a ramble to the limit
 
 

@@ -8,8 +8,6 @@ from quire.concise import concise
 
 @pytest.mark.parametrize("question,answer,shown", [
     # The question restated before the fact.
-    ("How many points did the Panthers defense surrender?", "The Panthers defense surrendered 308 points.",
-     "308 points."),
     ("What is the second level of territorial division in Poland?",
      "The second level of territorial division in Poland is counties or powiats.", "Counties or powiats."),
     # A lead-in naming the sources, then the question restated after the fact.
@@ -41,7 +39,41 @@ def test_an_answer_with_nothing_to_cut_is_left_whole(question, answer):
     assert concise(question, answer) == answer
 
 
+@pytest.mark.parametrize("question,answer,shown", [
+    ("How many points did the Panthers defense surrender?", "The Panthers defense surrendered 308 points.", "308"),
+    ("How many teams has Manning played for that reached the Super Bowl, while he was on their team?",
+     "Two teams that reached the Super Bowl: the Broncos and the Pittsburgh Steelers.", "Two"),
+    ("When were some of Luther's best-known works published?",
+     "Martin Luther's best-known works were published in 1520: To the Christian Nobility of the German Nation, "
+     "On the Babylonian Captivity of the Church, and On the Freedom of a Christian.", "1520"),
+    ("When did Syria and Egypt launch a surprise attack on Israel?", "On October 6, 1973.", "October 6, 1973"),
+    ("What year did Tesla die?", "Tesla died on 7 January 1943.", "1943"),  # the year, not the day
+    ("In what year was the Interstate Highway System created?", "1950s.", "1950s"),
+    # "How much": the unit, unless the question has it.
+    ("How much time remained on the clock?", "17 seconds remained.", "17 seconds"),
+    ("How much higher was the rate of deforestation in 2000 to 2005 compared to 1995 to 2000?", "18% higher",
+     "18%"),
+])
+def test_a_question_for_a_year_date_or_number_gets_just_that(question, answer, shown):
+    assert concise(question, answer) == shown
+
+
+@pytest.mark.parametrize("question,answer", [
+    # Two numbers the question lacks: which one it asks for is not for a rule to guess.
+    ("How many times has Polonia won the cup?", "Twice as many times as it did in 1946."),
+    ("How much did it cost?", "It cost $4.5 million in 1990."),
+    # "two-thirds" is a share, not the number two.
+    ("How many people, at most, have died of plague in Baghdad?",
+     "Sometimes two-thirds of its population has been wiped out."),
+    # The question's own year is not its answer.
+    ("When did the 2005 drought end?", "Rains ended it in spring, as in 2005."),
+])
+def test_a_number_is_not_picked_when_it_is_not_the_only_one(question, answer):
+    assert concise(question, answer) == answer
+
+
 def test_citation_markers_and_an_empty_answer():
-    assert concise("How many points did the Panthers defense surrender?",
-                   "The Panthers defense surrendered 308 points [1].") == "308 points."
+    assert concise("What is the second level of territorial division in Poland?",
+                   "The second level of territorial division in Poland is counties or powiats [1].") \
+        == "Counties or powiats."
     assert concise("Who?", "") == ""

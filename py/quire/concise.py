@@ -2,9 +2,10 @@
 
 Small models answer in whole sentences that restate the question around the fact ("According to
 the sources, the Panthers defense surrendered 308 points."), however the prompt asks. The fact is
-what the person asked for, and the cited passage is one click away for the rest. Measured on 200
-XQuAD dev questions: token F1 with the gold answer 0.25 -> 0.47, answers containing it 0.705 ->
-0.69 (docs/quality.md).
+what the person asked for, and the cited passage is one click away for the rest. When the question
+asks for a year, a date or a number and the sentence holds exactly one the question does not, that
+is the answer ("308"). Measured on 200 XQuAD dev questions: token F1 with the gold answer 0.25 ->
+0.47 -> 0.52, answers containing it 0.705 -> 0.69 -> 0.69 (docs/quality.md).
 """
 
 from __future__ import annotations
@@ -19,6 +20,21 @@ _LEAD_IN = re.compile(r"^(?:according to|based on|from|in|as (?:stated|mentioned
                       r"\b(?:sources?|text|information|context|passages?|documents?|provided)\b[^,]*,\s*", re.I)
 _EMPTY_SUBJECT = re.compile(r"^there (?:is|are|was|were)\s+", re.I)  # "there were 38 bids"
 RESTATED = 2  # question words around the new ones that make a restatement worth cutting
+
+_MONTH = "January|February|March|April|May|June|July|August|September|October|November|December"
+_YEAR = r"\b(?:1\d{3}|20\d{2})s?\b"  # 1066, 2014, the 1950s
+_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
+                 "|hundred|thousand|million|billion|once|twice")
+# Not part of a word or of "two-thirds"; with its scale ("4.5 million", "20 percent").
+_NUMBER = (rf"(?<![\w-])(?:\d[\d,.]*\d%?|\d%?|{_NUMBER_WORDS})"
+           r"(?:\s+(?:hundred|thousand|million|billion|percent))?(?![\w-])")
+# (what the question starts with, the phrase it asks for)
+_ASKED_FOR = [
+    (re.compile(r"^(?:in )?(?:what|which) year\b", re.I), re.compile(_YEAR)),
+    (re.compile(r"^when\b", re.I),
+     re.compile(rf"(?:\b(?:{_MONTH})\s+(?:\d{{1,2}},?\s+)?|\b\d{{1,2}}\s+(?:{_MONTH})\s+)?{_YEAR}")),
+    (re.compile(r"^how (?:many|much)\b", re.I), re.compile(_NUMBER, re.I)),
+]
 
 
 def _asked(word: str, asked: set[str]) -> bool:
@@ -36,6 +52,28 @@ def _new_words(tokens: list[str], asked: set[str]) -> list[bool | None]:
         said = words(token)
         kinds.append(None if not said else not all(_asked(w, asked) for w in said))
     return kinds
+
+
+def _asked_for(question: str, answer: str) -> str | None:
+    """The one year, date or number in `answer` that a question of that form asks for and does not
+    itself hold; None when there is no such form, or none or several such phrases. "How much"
+    keeps the word after the number when the question lacks it ("17 seconds", but "18%" for "how
+    much higher")."""
+    for form, phrase in _ASKED_FOR:
+        if not form.match(question):
+            continue
+        found = {m.group(0).lower(): m for m in phrase.finditer(answer) if m.group(0).lower() not in question.lower()}
+        if len(found) != 1:
+            return None
+        match = next(iter(found.values()))
+        shown = match.group(0)
+        after = answer[match.end():].split(maxsplit=1)
+        unit = after[0].rstrip(".,;:") if after else ""
+        if question.lower().startswith("how much") and unit.isalpha() and words(unit) \
+                and not all(_asked(w, words(question)) for w in words(unit)):
+            shown += " " + unit
+        return shown
+    return None
 
 
 def concise(question: str, answer: str) -> str:
@@ -60,4 +98,5 @@ def concise(question: str, answer: str) -> str:
     short = " ".join(tokens[start:end])
     if end < len(tokens):
         short = short.rstrip(",;:")
+    short = _asked_for(question, short) or short
     return short[:1].upper() + short[1:]
