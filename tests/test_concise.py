@@ -53,6 +53,8 @@ def test_an_answer_with_nothing_to_cut_is_left_whole(question, answer):
     ("How much time remained on the clock?", "17 seconds remained.", "17 seconds"),
     ("How much higher was the rate of deforestation in 2000 to 2005 compared to 1995 to 2000?", "18% higher",
      "18%"),
+    # The question's own numbers are whole phrases: "20" is not "2000".
+    ("How much higher was the rate in 2000 to 2005?", "It was 20% higher.", "20%"),
 ])
 def test_a_question_for_a_year_date_or_number_gets_just_that(question, answer, shown):
     assert concise(question, answer) == shown

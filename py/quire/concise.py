@@ -62,23 +62,24 @@ def _asked_for(question: str, answer: str) -> str | None:
     for form, phrase in _ASKED_FOR:
         if not form.match(question):
             continue
-        found = {m.group(0).lower(): m for m in phrase.finditer(answer) if m.group(0).lower() not in question.lower()}
+        own = {m.group(0).lower() for m in phrase.finditer(question)}
+        found = {m.group(0).lower(): m for m in phrase.finditer(answer) if m.group(0).lower() not in own}
         if len(found) != 1:
             return None
         match = next(iter(found.values()))
-        shown = match.group(0)
         after = answer[match.end():].split(maxsplit=1)
         unit = after[0].rstrip(".,;:") if after else ""
-        if question.lower().startswith("how much") and unit.isalpha() and words(unit) \
-                and not all(_asked(w, words(question)) for w in words(unit)):
-            shown += " " + unit
-        return shown
+        asked = words(question)
+        if question.lower().startswith("how much") and unit.isalpha() and not all(_asked(w, asked) for w in words(unit)):
+            return f"{match.group(0)} {unit}"
+        return match.group(0)
     return None
 
 
 def concise(question: str, answer: str) -> str:
     """The first sentence of `answer` without a lead-in naming the sources and without the words
-    before and after its new information that only restate `question`."""
+    before and after its new information that only restate `question`; only the date or number
+    when that is what the question asks for."""
     text = without_markers(answer)
     spans = sentence_spans(text)
     if not spans:
