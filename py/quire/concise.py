@@ -54,11 +54,11 @@ def _new_words(tokens: list[str], asked: set[str]) -> list[bool | None]:
     return kinds
 
 
-def _asked_for(question: str, answer: str) -> str | None:
+def _asked_for(question: str, asked: set[str], answer: str) -> str | None:
     """The one year, date or number in `answer` that a question of that form asks for and does not
     itself hold; None when there is no such form, or none or several such phrases. "How much"
-    keeps the word after the number when the question lacks it ("17 seconds", but "18%" for "how
-    much higher")."""
+    keeps the word after the number when the question (its words: `asked`) lacks it ("17 seconds",
+    but "18%" for "how much higher")."""
     for form, phrase in _ASKED_FOR:
         if not form.match(question):
             continue
@@ -69,7 +69,6 @@ def _asked_for(question: str, answer: str) -> str | None:
         match = next(iter(found.values()))
         after = answer[match.end():].split(maxsplit=1)
         unit = after[0].rstrip(".,;:") if after else ""
-        asked = words(question)
         if question.lower().startswith("how much") and unit.isalpha() and not all(_asked(w, asked) for w in words(unit)):
             return f"{match.group(0)} {unit}"
         return match.group(0)
@@ -87,7 +86,8 @@ def concise(question: str, answer: str) -> str:
     sentence = text[spans[0][0]:spans[0][1]]
     sentence = _EMPTY_SUBJECT.sub("", _LEAD_IN.sub("", sentence)) or sentence
     tokens = sentence.split()
-    kinds = _new_words(tokens, words(question))
+    asked = words(question)
+    kinds = _new_words(tokens, asked)
     if True not in kinds:
         return sentence  # nothing beyond the question: "No.", or it only restates it
     first = kinds.index(True)
@@ -99,5 +99,5 @@ def concise(question: str, answer: str) -> str:
     short = " ".join(tokens[start:end])
     if end < len(tokens):
         short = short.rstrip(",;:")
-    short = _asked_for(question, short) or short
+    short = _asked_for(question, asked, short) or short
     return short[:1].upper() + short[1:]
