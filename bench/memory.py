@@ -330,17 +330,17 @@ def ask_all(app: Visit, tick) -> list[dict]:
 
 
 def run(args) -> dict:
-    """The flow measured `--memory-runs` times on fresh profiles: when the garbage collector runs
-    moves a phase's peak by a few hundred MB from one run to the next, so one run says little."""
+    """The flow measured `--memory-runs` times, each on a fresh profile (why: the module's notes)."""
     t_start = time.time()
     chosen, debian = library(args.memory_pages)
     files = [f for f, _ in chosen]
+    first = first_documents(chosen, FIRST_PAGES)
     site = app_site()
     print(f"memory: {len(files)} PDFs, {sum(f.stat().st_size for f in files) / 1e6:.1f} MB", flush=True)
     runs = []
     for n in range(args.memory_runs):
         print(f"memory: run {n + 1} of {args.memory_runs}", flush=True)
-        runs.append(measure(files, first_documents(chosen, FIRST_PAGES), site))
+        runs.append(measure(files, first, site))
     return {"debian": debian, "files": [f.name for f in files], "bytes": sum(f.stat().st_size for f in files),
             "model_bytes": sum(m["bytes"] for m in site_registry(site)["models"]), "runs": runs,
             "seconds": time.time() - t_start}
